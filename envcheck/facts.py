@@ -126,6 +126,7 @@ class Driver:
     # Colab-style forward compatibility: a newer user-mode libcuda from cuda-compat on the
     # loader path lifts cuda_max above what the kernel driver alone allows.
     forward_compat: Optional[str] = None  # path of that libcuda
+    forward_compat_version: Optional[str] = None  # its driver version: 570.124.06
     forward_compat_cuda: Optional[str] = None
 
     @property
