@@ -211,6 +211,8 @@ class DeepTorch:
     arch_list: tuple[str, ...] = ()
     cudnn: Optional[str] = None
     error: Optional[str] = None
+    mmcv_ops_cuda: Optional[str] = None  # mmcv.ops.get_compiling_cuda_version()
+    mmcv_ops_error: Optional[str] = None  # why `from mmcv.ops import ...` failed
 
 
 OPENMMLAB = (

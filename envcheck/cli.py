@@ -1,0 +1,145 @@
+"""The command line: parse arguments, run a pipeline of steps, print, and map outcomes to exit codes.
+
+Exit codes: 0 all good · 1 problems found (error findings, a conflict, a failed check) ·
+2 bad usage or bad input · 3 install failed and the environment was restored ·
+70 an internal error (a bug in envcheck: please report it) · 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn, Optional
+
+from envcheck import __version__
+from envcheck.errors import EnvcheckError, UsageError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
+COMMANDS = ("inspect", "doctor")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit 2 (never the full usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="envcheck",
+        description="Get OpenMMLab working on this machine, and prove it works.",
+        epilog="With no command, envcheck runs `inspect`: the facts and what is wrong with them.",
+    )
+    parser.add_argument("--version", action="version", version=f"envcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    for name, help_text in (
+        ("inspect", "facts about this machine and interpreter, and the problems found in them"),
+        ("doctor", "only the problems found, each with why and the exact fix"),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        source = p.add_mutually_exclusive_group()
+        source.add_argument("--python", metavar="PATH", help="inspect this interpreter (default: the running one)")
+        source.add_argument("--env", metavar="FILE", help="judge the environment in this `inspect --json` file instead")
+        p.add_argument("--deep", action="store_true", help="also import torch (in a child, with a timeout) and ask it")
+        out = p.add_mutually_exclusive_group()
+        out.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
+        out.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
+        p.add_argument("--redact", action="store_true", help="with --markdown: hide user name, home and host")
+        p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for each probed program (5)")
+    return parser
+
+
+def _gather(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """inspect → complete from matrices/ → doctor. Returns (env, findings)."""
+    from envcheck.derive import complete
+    from envcheck.doctor import diagnose_environment
+    from envcheck.matrix import load_matrix
+
+    if args.env:
+        from envcheck.envdoc import load_document
+
+        env = load_document(args.env)
+    else:
+        from envcheck.probes.collect import inspect_environment
+
+        if args.timeout <= 0:
+            raise UsageError("--timeout must be a positive number of seconds")
+        env = inspect_environment(args.python, deep=args.deep, timeout=args.timeout)
+    matrix = load_matrix()
+    env = complete(env, matrix)
+    return env, diagnose_environment(env, matrix)
+
+
+def _secrets() -> list[tuple[str, str]]:
+    import getpass
+    import socket
+
+    pairs = [(os.path.expanduser("~"), "~")]
+    for value, stand_in in ((getpass.getuser(), "<user>"), (socket.gethostname(), "<host>")):
+        if value:
+            pairs.append((value, stand_in))
+    return pairs
+
+
+def cmd_inspect(args: argparse.Namespace, findings_only: bool = False) -> int:
+    from envcheck.doctor import worst
+
+    if args.redact and not args.markdown:
+        raise UsageError("--redact goes with --markdown")
+    env, findings = _gather(args)
+    if args.json:
+        from envcheck.envdoc import to_document
+
+        doc = to_document(env, findings)
+        if findings_only:
+            doc = {"schema": doc["schema"], "envcheck": doc["envcheck"], "findings": doc["findings"]}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif args.markdown:
+        from envcheck.render.markdown import to_markdown
+
+        sys.stdout.write(to_markdown(env, findings, _secrets() if args.redact else ()))
+    else:
+        from envcheck.render.console import make_console, print_facts, print_findings
+
+        console = make_console()
+        if not findings_only:
+            print_facts(console, env)
+        print_findings(console, findings)
+    return EXIT_PROBLEMS if worst(findings) == "error" else EXIT_OK
+
+
+def run(argv: Sequence[str]) -> int:
+    argv = list(argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "inspect")
+    args = build_parser().parse_args(argv)
+    if args.command == "inspect":
+        return cmd_inspect(args)
+    if args.command == "doctor":
+        return cmd_inspect(args, findings_only=True)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except EnvcheckError as exc:
+        hint = f" ({exc.hint})" if exc.hint else ""
+        sys.stderr.write(f"envcheck: error: {exc.message}{hint}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("envcheck: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for who asks
+        if os.environ.get("ENVCHECK_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"envcheck: internal error: {type(exc).__name__}: {exc} (ENVCHECK_DEBUG=1 shows the traceback)\n"
+        )
+        return EXIT_INTERNAL

@@ -1,0 +1,186 @@
+"""Doctor rules about tooling and runtime breaks: setuptools, mim, wheels, nvcc, numpy, weights_only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from packaging.version import Version
+
+from envcheck.doctor import Finding, pip_install
+from envcheck.doctor.gpu import version_tuple
+from envcheck.doctor.packages import installed_mmcv
+from envcheck.facts import CudaHome, Environment, Mmcv, Tool, Torch, parse_version
+from envcheck.matrix import Matrix
+
+PKG_RESOURCES_REMOVED = Version("82")  # setuptools NEWS v82.0.0 (2026-02-08)
+IMPIMPORTER_FIXED = Version("66.1.0")  # pypa/setuptools#3685, setuptools history v66.1.0
+MIM_EXTRAS_BROKEN = Version("24.1")  # open-mmlab/mim#244
+WEIGHTS_ONLY_DEFAULT = Version("2.6")  # torch 2.6 flipped torch.load's default
+
+
+def _has_ops(env: Environment) -> bool:
+    return isinstance(env.mmcv, Mmcv) and env.mmcv.ops
+
+
+def _setuptools_pin(env: Environment) -> str:
+    py = parse_version(env.python.version) if env.python else None
+    if py and py >= Version("3.12"):
+        return f"setuptools>={IMPIMPORTER_FIXED},<{PKG_RESOURCES_REMOVED}"
+    return f"setuptools<{PKG_RESOURCES_REMOVED}"
+
+
+def pkg_resources_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    st = env.version_of("setuptools")
+    absent = env.pkg_resources is False or (env.pkg_resources is None and st is not None and st >= PKG_RESOURCES_REMOVED)
+    py = parse_version(env.python.version) if env.python else None
+    if not absent and st and py and py >= Version("3.12") and st < IMPIMPORTER_FIXED:
+        yield Finding(
+            "python312-setuptools", "error", f"setuptools {st} is too old for Python {py}",
+            "its pkg_resources uses pkgutil.ImpImporter, removed in Python 3.12: mim and mmcv builds crash on import",
+            (pip_install(env, _setuptools_pin(env)),), "pypa/setuptools#3685",
+        )  # fmt: skip
+    if not absent:
+        return
+    have = f"setuptools {st}" if st else "no setuptools"
+    fix = (pip_install(env, _setuptools_pin(env)),)
+    if env.has("openmim"):
+        yield Finding(
+            "mim-pkg_resources", "error", f"mim cannot start: {have} has no pkg_resources",
+            "mim/utils/utils.py imports pkg_resources at startup: `No module named 'pkg_resources'`",
+            fix, "open-mmlab/mim@v0.3.9:mim/utils/utils.py",
+        )  # fmt: skip
+    engine = env.version_of("mmengine")
+    row = matrix.mmengine.get(str(engine)) if engine else None
+    if row is not None and row.pkg_resources_at_runtime:
+        yield Finding(
+            "mim-pkg_resources", "warning", f"mmengine {engine} needs pkg_resources at run time ({have})",
+            "mmengine.utils.get_installed_path imports it: configs inheriting another package's (mmdet::...) and mmpose inference fail",
+            fix, row.source,
+        )  # fmt: skip
+    if not _has_ops(env):
+        yield Finding(
+            "build-isolation-pkg_resources", "warning", f"a source build of mmcv will fail ({have} has no pkg_resources)",
+            "mmcv's setup.py imports pkg_resources; pip's isolated build env always gets the newest setuptools",
+            (pip_install(env, _setuptools_pin(env), "wheel", "ninja"), "then build with: pip install --no-build-isolation mmcv==..."),
+            "open-mmlab/mmcv@v2.2.0:setup.py",
+        )  # fmt: skip
+
+
+def prebuilt_wheel_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    found = installed_mmcv(env)
+    if _has_ops(env) or (found and found[0] == "mmcv-full") or not env.python or not env.platform:
+        return
+    py_tag, platform = env.python.tag or "cp" + env.python.minor.replace(".", ""), env.platform.key
+    releases = [r for r in matrix.mmcv.values() if r.name == "mmcv"]
+    tags = sorted({t for r in releases for t in r.python_tags}, key=lambda t: int(t[2:]) if t[2:].isdigit() else 0)
+    if tags and py_tag not in tags and int(py_tag[2:] or 0) > int(tags[-1][2:] or 0):
+        yield Finding(
+            "python-unsupported", "warning", f"no mmcv release has a prebuilt wheel for Python {env.python.minor}",
+            f"the newest wheels stop at {tags[-1]}: installing mmcv with ops here means a source build (20+ minutes)",
+            ("envcheck plan mmdet   (shows the options and their cost)",), "matrices/mmcv.toml",
+        )  # fmt: skip
+        return
+    torch = env.torch
+    if not isinstance(torch, Torch):
+        return
+    if any(r.has_wheel(platform, torch.minor, torch.cuda_tag, py_tag) for r in releases):
+        return
+    listed = sorted({m for r in releases for m in r.wheels.get(platform, {})}, key=version_tuple)
+    newest = listed[-1] if listed else "none"
+    yield Finding(
+        "no-prebuilt-wheel", "warning",
+        f"no prebuilt mmcv wheel for torch {torch.minor} ({torch.cuda_tag}), {py_tag}, {platform}",
+        f"prebuilt wheels stop at torch {newest}: `pip install mmcv` compiles from source (20+ minutes, often fails)",
+        ("envcheck plan mmdet   (shows the options and their cost)",), "matrices/mmcv.toml",
+    )  # fmt: skip
+
+
+def mim_pip_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    pip = env.version_of("pip")
+    if env.has("openmim") and pip and pip >= MIM_EXTRAS_BROKEN:
+        yield Finding(
+            "mim-pip-extras", "warning", f"`mim install` drops OpenMMLab dependencies with pip {pip}",
+            "pip >= 24.1 ignores mim's injected `extra == \"mim\"` requirements: mmcv/mmengine silently not installed",
+            ("install with explicit pins instead: envcheck install TOOLKIT", pip_install(env, "pip<24.1")),
+            "open-mmlab/mim#244",
+        )  # fmt: skip
+
+
+def nvcc_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    torch, chain = env.torch, env.toolchain
+    home = chain.cuda_home
+    if isinstance(home, CudaHome) and not home.variable.startswith("default") and (not home.exists or not home.has_nvcc):
+        state = "does not exist" if not home.exists else "has no bin/nvcc"
+        yield Finding(
+            "cuda-home", "warning", f"{home.variable}={home.path} {state}",
+            "CUDA extension builds (mmcv ops) read it to find nvcc and fail",
+            (f"export {home.variable}=<the CUDA toolkit matching torch's CUDA>  (or unset it)",),
+        )  # fmt: skip
+    if not (isinstance(torch, Torch) and torch.cuda) or _has_ops(env):
+        return
+    nvcc = chain.nvcc
+    if isinstance(nvcc, Tool) and version_tuple(nvcc.version)[:1] != version_tuple(torch.cuda)[:1]:
+        yield Finding(
+            "cuda-version-mismatch-build", "warning",
+            f"nvcc {nvcc.version} ({nvcc.path}) differs from torch's CUDA {torch.cuda}",
+            "torch's extension builder refuses a CUDA major mismatch: an mmcv source build fails",
+            (f"install the CUDA {torch.cuda} toolkit and point CUDA_HOME at it, or use a prebuilt mmcv wheel",),
+        )  # fmt: skip
+
+
+def weights_only_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    torch, engine = env.torch, env.version_of("mmengine")
+    if not (isinstance(torch, Torch) and engine):
+        return
+    tv = parse_version(torch.base_version)
+    row = matrix.mmengine.get(str(engine))
+    if tv and tv >= WEIGHTS_ONLY_DEFAULT and row is not None and not row.weights_only_safe:
+        yield Finding(
+            "weights-only", "warning", f"mmengine {engine} cannot load OpenMMLab checkpoints under torch {torch.base_version}",
+            "torch >= 2.6 loads with weights_only=True by default: `Weights only load failed` in load_checkpoint",
+            ("export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1   (only for checkpoints you trust)",),
+            f"{row.source}; https://docs.pytorch.org/docs/stable/miscellaneous_environment_variables.html",
+        )  # fmt: skip
+
+
+def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    numpy = env.version_of("numpy")
+    if numpy is None or numpy.major < 2:
+        return
+    torch = env.torch
+    if isinstance(torch, Torch):
+        tv = parse_version(torch.base_version)
+        if tv and tv < Version("2.3"):
+            yield Finding(
+                "numpy2-abi", "error", f"torch {torch.base_version} was built for NumPy 1, NumPy {numpy} is installed",
+                "torch < 2.3 cannot use NumPy 2: `A module that was compiled using NumPy 1.x cannot be run in NumPy 2`",
+                (pip_install(env, "numpy<2"),), "pytorch/pytorch#132179",
+            )  # fmt: skip
+    for entry in matrix.numpy_abi:
+        have = env.version_of(entry.package)
+        if have is None:
+            continue
+        first = parse_version(entry.numpy2_from) if entry.numpy2_from else None
+        if first is None or have < first:
+            upgrade = pip_install(env, f"{entry.package}>={first}") if first else None
+            yield Finding(
+                "numpy2-abi", "error", f"{entry.package} {have} was built for NumPy 1, NumPy {numpy} is installed",
+                entry.symptom,
+                tuple(x for x in (upgrade, pip_install(env, "numpy<2")) if x), entry.source,
+            )  # fmt: skip
+
+
+def torch_missing_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    if isinstance(env.torch, Torch) or not env.python:
+        return
+    yield Finding(
+        "torch-missing", "warning", "torch is not installed in this interpreter",
+        "every OpenMMLab package needs it; mim cannot even compute a wheel index without it",
+        ("envcheck plan mmdet   (picks a torch build for this machine)",),
+    )  # fmt: skip
+
+
+RULES = (
+    torch_missing_rule, pkg_resources_rule, prebuilt_wheel_rule, mim_pip_rule, nvcc_rule,
+    weights_only_rule, numpy_rule,
+)  # fmt: skip
