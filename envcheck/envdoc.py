@@ -78,6 +78,7 @@ def to_document(env: Environment, findings: Any = ()) -> dict[str, Any]:
         "openmmlab": [_value(d) for d in env.openmmlab],
         "mmcv": note("mmcv", env.mmcv),
         "duplicates": {n: [_value(d) for d in ds] for n, ds in env.duplicates.items()},
+        "path_errors": list(env.path_errors),
         "deep": note("deep", env.deep),
         "findings": [_value(f) for f in findings],
     }
@@ -159,6 +160,7 @@ def from_document(doc: Any, origin: str = "environment file") -> Environment:
         mmcv=_maybe(Mmcv, doc.get("mmcv"), f"{origin}: mmcv", "no mmcv in the file"),
         pkg_resources=cast(Optional[bool], build.get("pkg_resources")) if isinstance(build, Mapping) else None,
         deep=deep,
+        path_errors=tuple(str(e) for e in doc.get("path_errors") or ()),
         package_versions=dict(packages),
     )
 

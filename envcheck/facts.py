@@ -62,6 +62,7 @@ class PlatformInfo:
     release: str = ""
     distro: str = ""
     glibc: Optional[str] = None
+    cpus: Optional[int] = None  # usable cores: sets MAX_JOBS and the source-build estimate
 
     @property
     def key(self) -> str:
@@ -242,6 +243,7 @@ class Environment:
     toolchain: Toolchain = field(default_factory=Toolchain)
     mmcv: Maybe[Mmcv] = Missing("not probed")
     pkg_resources: Optional[bool] = None  # does setuptools still ship pkg_resources?
+    path_errors: tuple[str, ...] = ()  # sys.path entries that could not be read
     deep: Maybe[DeepTorch] = Missing("run with --deep to import torch and ask it")
     # Versions for documents that list packages but not where they live (inspect --json of
     # another machine). Built from `dists` when not given.

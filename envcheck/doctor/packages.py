@@ -227,4 +227,12 @@ def torchvision_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         )  # fmt: skip
 
 
-RULES = (guard_rule, ops_rule, mixed_rule, runtime_needs_rule, torchvision_rule)
+def unreadable_path_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    for error in env.path_errors:
+        yield Finding(
+            "unreadable-site-packages", "warning", f"cannot read a sys.path entry: {error}",
+            "packages there are invisible to envcheck and to pip; imports from there may fail too",
+        )  # fmt: skip
+
+
+RULES = (unreadable_path_rule, guard_rule, ops_rule, mixed_rule, runtime_needs_rule, torchvision_rule)

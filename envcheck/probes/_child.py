@@ -150,6 +150,13 @@ def mmcv_facts(pkg):
     }
 
 
+def usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return getattr(os, "cpu_count", lambda: None)()
+
+
 def main():
     paths = []
     for p in sys.path:
@@ -190,6 +197,7 @@ def main():
             "machine": platform.machine(),
             "release": platform.release(),
             "glibc": glibc,
+            "cpus": usable_cpus(),
         },
         "sys_path": paths,
         "dists": dists,

@@ -67,6 +67,7 @@ def inspect_environment(
         release=facts.platform.release,
         distro=read_distro(root) if facts.platform.system == "Linux" else "",
         glibc=facts.platform.glibc,
+        cpus=facts.platform.cpus,
     )
     return Environment(
         python=facts.python,
@@ -80,5 +81,6 @@ def inspect_environment(
         toolchain=chain,
         mmcv=facts.mmcv,
         pkg_resources=facts.pkg_resources,
+        path_errors=facts.path_errors,
         deep=deep_facts,
     )

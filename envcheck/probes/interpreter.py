@@ -209,6 +209,7 @@ def parse_child(doc: dict[str, Any], python: str = "") -> InterpreterFacts:
             machine=str(plat.get("machine", "")),
             release=str(plat.get("release", "")),
             glibc=glibc,
+            cpus=plat.get("cpus") if isinstance(plat.get("cpus"), int) else None,
         ),
         dists=dists,
         torch=_torch(packages.get("torch"), versions),
