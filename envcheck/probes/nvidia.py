@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from envcheck.facts import Driver, Gpu, Maybe, Missing
@@ -177,9 +178,7 @@ def _pci_gpus(root: Path) -> list[tuple[str, str]] | None:
 
 
 def _find_smi(runner: Runner, root: Path, environ: Mapping[str, str], system: str) -> str | None:
-    found = runner.which(
-        "nvidia-smi", environ.get("PATH", "")
-    )  # "" finds nothing; None would mean os.environ
+    found = runner.which("nvidia-smi", environ.get("PATH", ""))  # None would search os.environ
     if found:
         return found
     wsl = root / "usr/lib/wsl/lib/nvidia-smi"  # WSL2 puts the Windows driver's tools here
@@ -214,17 +213,12 @@ def _forward_compat(root: Path, environ: Mapping[str, str]) -> tuple[str | None,
 
 
 def _smi_failure(done: Completed, timeout: float) -> str:
-    output = done.stdout + done.stderr
-    if (
-        done.timed_out
-    ):  # a hung nvidia-smi usually means a wedged driver or a GPU fallen off the bus
+    # A hung nvidia-smi usually means a wedged driver or a GPU fallen off the bus.
+    if done.timed_out:
         return f"nvidia-smi timed out after {timeout:g} s"
-    if SMI_NO_DRIVER in output:  # the useful line is the first; describe_failure shows the last
-        return f"nvidia-smi {SMI_NO_DRIVER} (exit {done.returncode})"
-    if SMI_NO_DEVICES in output:
-        return (
-            f"nvidia-smi: {SMI_NO_DEVICES} (the driver has no usable GPU; exit {done.returncode})"
-        )
+    for known in (SMI_NO_DRIVER, SMI_NO_DEVICES):  # describe_failure would quote the last line
+        if known in done.stdout + done.stderr:
+            return f"nvidia-smi: {known} (exit {done.returncode})"
     return f"nvidia-smi failed: {done.describe_failure()}"
 
 
@@ -303,8 +297,8 @@ def probe_nvidia(
 ) -> tuple[Maybe[Driver], Maybe[tuple[Gpu, ...]]]:
     """The driver and the GPUs, from /proc and /sys first, nvidia-smi only when a driver is there.
 
-    `environ` is the environment to search (None: an empty one; callers pass os.environ themselves);
-    `system` is platform.system() of the inspected machine (Linux, Windows, Darwin).
+    `environ`: the environment to search (None: an empty one; the caller passes os.environ);
+    `system`: platform.system() of the inspected machine (Linux, Windows, Darwin).
     """
     environ = environ if environ is not None else {}
     if system == "Darwin":
@@ -328,12 +322,9 @@ def probe_nvidia(
             reason = gpus.reason if isinstance(gpus, Missing) else "nvidia-smi showed no version"
             return Missing(reason, "nvidia-smi"), gpus
         version, where = smi_version, "nvidia-smi"
-    driver = Driver(version, cuda_max=cuda_max, source=where)
-    return _with_compat(driver, root, environ), gpus
+    return _with_compat(Driver(version, cuda_max=cuda_max, source=where), root, environ), gpus
 
 
 def _with_compat(driver: Driver, root: Path, environ: Mapping[str, str]) -> Driver:
-    path, compat_version = _forward_compat(root, environ)
-    if path is None:
-        return driver
-    return Driver(driver.version, driver.cuda_max, driver.source, path, compat_version)
+    path, version = _forward_compat(root, environ)
+    return replace(driver, forward_compat=path, forward_compat_version=version) if path else driver
