@@ -1,0 +1,326 @@
+"""From a search to a Plan: the exact steps, why each choice, what was rejected, or the clash."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from packaging.version import Version
+
+from envcheck.facts import Environment, Torch, parse_version
+from envcheck.matrix import Matrix
+from envcheck.plan import Alternative, Choice, Clash, Conflict, Plan, Step
+from envcheck.resolve import Request, Search, Solution, changes, platform_key, python_minor, python_tag, search
+
+PKG_RESOURCES_REMOVED = "82"  # setuptools NEWS v82.0.0
+IMPIMPORTER_FIXED = "66.1"  # pypa/setuptools#3685
+NUMPY1_OPENCV = "opencv-python<4.11"  # measured here: opencv-python 5.x requires numpy>=2
+
+
+def make_plan(request: Request, env: Environment, matrix: Matrix, target: str = "this machine") -> Plan:
+    s = search(request, env, matrix)
+    if not s.solutions:
+        return Plan(request.typed, target, conflict=explain_conflict(s))
+    return build_plan(s, s.solutions[0], target)
+
+
+# -- a plan ----------------------------------------------------------------------------------
+
+
+def _py(env: Environment) -> str:
+    exe = env.python.executable if env.python else ""
+    return exe or "python"
+
+
+def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str]]:
+    """(stack, extra requirements, warnings) for a solution."""
+    env, matrix = s.env, s.matrix
+    stack: dict[str, str] = {"torch": sol.torch.version}
+    row = sol.torch.row
+    needs_tv = any(r.needs_torchvision for r in sol.selection.releases.values())
+    warnings: list[str] = []
+    if needs_tv or (env.has("torchvision") and sol.torch.changed):
+        tv = (row.torchvision_of(sol.torch.base) or row.torchvision) if row else None
+        if not sol.torch.changed and env.has("torchvision"):
+            tv = env.packages["torchvision"]
+        if tv:
+            stack["torchvision"] = tv if "+" in tv or not sol.torch.changed else f"{tv}+{sol.torch.tag}"
+        else:
+            warnings.append(f"torchvision for torch {sol.torch.version} is not in envcheck's data: pin it by hand")
+    stack["mmcv"] = sol.selection.mmcv
+    stack["mmengine"] = sol.selection.mmengine
+    for name in s.needed:
+        stack[name] = sol.selection.releases[name].version
+    extras: list[str] = []
+    for rel in sol.selection.releases.values():
+        extras += [x for x in rel.extra_runtime if x not in extras]
+    numpy1 = (row is not None and not row.numpy2) or any(
+        n in sol.selection.releases for n in ("mmdeploy", "mmpose")
+    )  # onnxruntime 1.15 / xtcocotools wheels are NumPy-1 builds (measured here)
+    if numpy1:
+        extras += ["numpy<2", NUMPY1_OPENCV]
+    engine = matrix.mmengine.get(sol.selection.mmengine)
+    py = parse_version(env.python.version) if env.python else None
+    if engine is not None and engine.pkg_resources_at_runtime:
+        low = f">={IMPIMPORTER_FIXED}," if py and py >= Version("3.12") else ""
+        extras.append(f"setuptools{low}<{PKG_RESOURCES_REMOVED}")
+    tv = parse_version(sol.torch.base)
+    if engine is not None and not engine.weights_only_safe and tv and tv >= Version("2.6"):
+        warnings.append(
+            f"mmengine {engine.version} + torch {sol.torch.base}: loading OpenMMLab checkpoints fails "
+            "(weights_only); export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for checkpoints you trust"
+        )
+    return stack, extras, warnings
+
+
+def _mim_works(env: Environment) -> bool:
+    """mim 0.3.9 works only with pkg_resources (setuptools < 82), pip < 24.1 and Python < 3.12."""
+    st, pip = env.version_of("setuptools"), env.version_of("pip")
+    py = parse_version(env.python.version) if env.python else None
+    return (
+        env.has("openmim")
+        and env.pkg_resources is not False
+        and st is not None
+        and st < Version(PKG_RESOURCES_REMOVED)
+        and pip is not None
+        and pip < Version("24.1")
+        and py is not None
+        and py < Version("3.12")
+    )
+
+
+def _arch_list(s: Search, sol: Solution) -> str:
+    ccs = sorted({g.compute_capability for g in s.env.gpu_list if g.compute_capability})
+    if ccs:
+        return ";".join(ccs)
+    archs = sol.torch.build.archs if sol.torch.build else ()
+    return ";".join(sorted({f"{a[3:-1]}.{a[-1]}" for a in archs if a.startswith("sm_") and a[3:].isdigit()}))
+
+
+def build_plan(s: Search, sol: Solution, target: str) -> Plan:
+    env, matrix = s.env, s.matrix
+    stack, extras, warnings = _pins(s, sol)
+    py = _py(env)
+    pip = (py, "-m", "pip", "install")
+    torch_pins = tuple(f"{n}=={stack[n]}" for n in ("torch", "torchvision") if n in stack)
+    steps: list[Step] = []
+    find_links: list[str] = []
+    index_url: Optional[str] = None
+    if sol.torch.changed:
+        index_url = matrix.torch_index_url(sol.torch.tag)
+        steps.append(Step("pip", (*pip, *torch_pins, "--index-url", index_url),
+                          f"torch {sol.torch.version} from the PyTorch index for {sol.torch.tag}",
+                          minutes=4.0 if sol.torch.tag != "cpu" else 1.0))  # fmt: skip
+    route = sol.route
+    mmcv_pin = f"mmcv=={sol.selection.mmcv}"
+    if route.how == "wheel":
+        url = matrix.wheel_index_url(sol.torch.tag, sol.torch.version)
+        find_links.append(url)
+        if _mim_works(env) and not sol.torch.changed:
+            steps.append(Step("mim", (py, "-m", "mim", "install", mmcv_pin, "--only-binary", "mmcv", *torch_pins),
+                              "prebuilt mmcv wheel through mim (it adds the same find-links page); "
+                              "--only-binary makes a missing wheel fail fast instead of compiling", minutes=0.5))  # fmt: skip
+        else:
+            steps.append(Step("pip", (*pip, mmcv_pin, "--only-binary", "mmcv", "-f", url, *torch_pins),
+                              "prebuilt mmcv wheel; --only-binary makes a missing wheel fail fast instead of "
+                              "compiling; torch pinned so pip never swaps it", minutes=0.5))  # fmt: skip
+    elif route.how == "build":
+        b = matrix.mmcv_build
+        py_v = parse_version(env.python.version) if env.python else None
+        setuptools = f"setuptools>={IMPIMPORTER_FIXED},<{PKG_RESOURCES_REMOVED}" if py_v and py_v >= Version("3.12") else f"setuptools<{PKG_RESOURCES_REMOVED}"
+        tools = [setuptools] + [p for p in b.preinstall if not p.startswith("setuptools")]
+        if sol.torch.row is not None and not sol.torch.row.numpy2:
+            tools.append("numpy<2")
+        steps.append(Step("pip", (*pip, *tools, *torch_pins),
+                          "build tooling: mmcv's setup.py needs pkg_resources (setuptools < 82) and builds "
+                          "without isolation against the installed torch", minutes=0.5))  # fmt: skip
+        build_env = {k: v for k, v in b.env.items()}
+        build_env["MMCV_WITH_OPS"] = "1"
+        if sol.torch.tag != "cpu":
+            build_env["FORCE_CUDA"] = "1"
+            arch = _arch_list(s, sol)
+            if arch:
+                build_env["TORCH_CUDA_ARCH_LIST"] = arch
+        cpus = env.platform.cpus if env.platform and env.platform.cpus else 2
+        build_env["MAX_JOBS"] = str(cpus)
+        steps.append(Step("pip", (*pip, *b.pip_args, mmcv_pin, *torch_pins),
+                          f"compile mmcv {sol.selection.mmcv} with ops against torch {sol.torch.version} "
+                          f"(~{route.minutes:g} min on {cpus} cores)", compiles=True, env=build_env,
+                          minutes=route.minutes))  # fmt: skip
+    rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in s.needed)]
+    if "mmpose" in s.needed:
+        steps.append(Step("pip", (*pip, "--no-build-isolation", "chumpy", "setuptools<82", "wheel", *torch_pins),
+                          "chumpy (an mmpose dependency) is an sdist that only builds without isolation",
+                          minutes=0.5))  # fmt: skip
+    steps.append(Step("pip", (*pip, *rest, *extras, *torch_pins),
+                      "the toolkits, with their undeclared runtime needs; torch pinned so pip never swaps it",
+                      minutes=0.5))  # fmt: skip
+    if sol.torch.changed and env.context in ("colab", "kaggle"):
+        warnings.append("torch changes in a running notebook: restart the runtime before importing it")
+    if route.confidence != "high":
+        warnings.append(f"the mmcv {sol.selection.mmcv} wheel for torch {sol.torch.minor}/{sol.torch.tag} is listed but "
+                        f"{route.confidence}: if it is missing, the step fails fast (--only-binary)")  # fmt: skip
+    if sol.torch.row is None:
+        warnings.append(f"torch {sol.torch.version} is newer than envcheck's data: its arch list and wheels are unverified")
+    return Plan(
+        request=s.request.typed,
+        target=target,
+        stack=stack,
+        pins=tuple(extras),
+        steps=tuple(steps),
+        choices=tuple(_choices(s, sol)),
+        rejected=tuple(_rejected(s, sol)),
+        warnings=tuple(warnings),
+        minutes=round(sum(st.minutes for st in steps), 1),
+        find_links=tuple(find_links),
+        index_url=index_url,
+        torch_changed=sol.torch.changed,
+    )
+
+
+def _choices(s: Search, sol: Solution) -> list[Choice]:
+    env = s.env
+    cur = env.torch.version if isinstance(env.torch, Torch) else None
+    out = []
+    if not sol.torch.changed:
+        out.append(Choice("torch", sol.torch.version, "kept: the installed torch"))
+    else:
+        why = f"replaces {cur}" if cur else "not installed yet"
+        kept = [x for x in s.solutions if not x.torch.changed]
+        if kept:
+            why += f"; keeping {cur} means {kept[0].route.how}ing mmcv (~{kept[0].minutes:g} min)"
+        out.append(Choice("torch", sol.torch.version, why + f"; runs on {'this GPU' if env.gpu_list else 'the CPU'}"))
+    how = {
+        "installed": "already installed with ops for this torch",
+        "wheel": f"prebuilt wheel for torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}",
+        "build": f"compiled from source (~{sol.route.minutes:g} min): no prebuilt wheel for torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}",
+    }[sol.route.how]
+    newer = [v for v, why in s.mmcv_rejections.items() if Version(v) > Version(sol.selection.mmcv)]
+    out.append(Choice("mmcv", sol.selection.mmcv, how + "".join(f"; {v} rejected: {s.mmcv_rejections[v]}" for v in newer[:2])))
+    for name in s.needed:
+        rel = sol.selection.releases[name]
+        spec = dict(s.request.toolkits).get(name)
+        newest = max((r for r in s.matrix.toolkits[name].values()), key=lambda r: Version(r.version))
+        why = "newest release" if rel.version == newest.version else f"newest that accepts mmcv {sol.selection.mmcv}"
+        if spec and str(spec):
+            why += f" within {name}{spec}"
+        if name not in dict(s.request.toolkits):
+            why += " (needed by " + ", ".join(n for n, r in sol.selection.releases.items() if r.needs_mmdet or "mmdet" in r.requires) + ")"
+        out.append(Choice(name, rel.version, why))
+    out.append(Choice("mmengine", sol.selection.mmengine, "newest release every toolkit's guard accepts"))
+    return out
+
+
+def _rejected(s: Search, sol: Solution) -> list[Alternative]:
+    """The best stack of each other kind (kept torch, changed torch, wheel, build) and why not."""
+    seen = {(sol.torch.changed, sol.route.how == "build")}
+    out = []
+    for other in s.solutions[1:]:
+        kind = (other.torch.changed, other.route.how == "build")
+        if kind in seen:
+            continue
+        seen.add(kind)
+        what = f"torch {other.torch.version} + mmcv {other.selection.mmcv} ({other.route.how})"
+        reason = []
+        if other.route.how == "build":
+            reason.append(f"compiles mmcv (~{other.route.minutes:g} min)")
+        if other.torch.changed and not sol.torch.changed:
+            reason.append("changes torch")
+        lost = [n for n in s.needed if Version(other.selection.releases[n].version) < Version(sol.selection.releases[n].version)]
+        if lost:
+            reason.append("older " + ", ".join(f"{n} {other.selection.releases[n].version}" for n in lost))
+        if other.minutes > sol.minutes and not reason:
+            reason.append(f"slower (~{other.minutes:g} min)")
+        out.append(Alternative(what, "; ".join(reason) or "ranked lower", other.minutes))
+    for (torch, mmcv), why in list(s.route_rejections.items())[:4]:
+        if not any(a.what.startswith(f"torch {torch} + mmcv {mmcv}") for a in out):
+            out.append(Alternative(f"torch {torch} + mmcv {mmcv}", why))
+    if changes(s.env, sol) and not sol.torch.changed:
+        pass
+    return out
+
+
+# -- a conflict ------------------------------------------------------------------------------
+
+
+def explain_conflict(s: Search) -> Conflict:
+    env, matrix, req = s.env, s.matrix, s.request
+    py = python_minor(env)
+    clashes: list[Clash] = []
+    specs = dict(req.toolkits)
+    from envcheck.resolve import _toolkit_candidates
+
+    for name, spec in req.toolkits:
+        if not _toolkit_candidates(matrix, name, spec, py):
+            known = ", ".join(sorted(matrix.toolkits[name], key=Version, reverse=True)[:6])
+            clashes.append(Clash(f"{name}{spec or ''} (your request) matches no release usable on Python {py}", f"matrices/toolkits.toml: {known}"))
+    if clashes:
+        return Conflict(f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes))
+    if not s.torch_options:
+        for why in s.torch_rejections[:6]:
+            clashes.append(Clash(why, "matrices/torch.toml, matrices/nvidia.toml"))
+        return Conflict(f"no torch build runs here (Python {py}, {platform_key(env)})", tuple(clashes))
+    if all(v is not None for v in s.mmcv_rejections.values()) and len(s.mmcv_rejections) == len(matrix.mmcv):
+        clashes += _guard_clashes(s)
+        return Conflict("the toolkits' import-time guards admit no common mmcv/mmdet", tuple(clashes))
+    for (torch, mmcv), why in s.route_rejections.items():
+        clashes.append(Clash(f"torch {torch} + mmcv {mmcv}: {why}", "matrices/mmcv.toml"))
+    accepted = sorted({k[1] for k in s.route_rejections}, key=Version, reverse=True)
+    for v, why in s.mmcv_rejections.items():
+        clashes.append(Clash(f"mmcv {v}: {why}", "matrices/toolkits.toml"))
+    del specs
+    summary = (
+        f"mmcv {', '.join(accepted) or '?'} (the releases the toolkits accept) cannot be installed for any usable torch"
+        + (" without compiling" if req.no_build else "")
+    )
+    return Conflict(summary, tuple(_dedupe(clashes)[:12]))
+
+
+def _guard_clashes(s: Search) -> list[Clash]:
+    """Which requested toolkits' guards exclude each other (pairwise)."""
+    from envcheck.resolve import _toolkit_candidates
+
+    matrix, py = s.matrix, python_minor(s.env)
+    specs = dict(s.request.toolkits)
+    out = []
+    for a in s.needed:
+        for b in s.needed:
+            if a >= b:
+                continue
+            ca = _toolkit_candidates(matrix, a, specs.get(a, _any()), py)
+            cb = _toolkit_candidates(matrix, b, specs.get(b, _any()), py)
+            if ca and cb and not any(_compatible(x, y, matrix) for x in ca for y in cb):
+                out.append(Clash(f"{a} {ca[0].version}: " + _req_text(ca[0]), ca[0].source))
+                out.append(Clash(f"{b} {cb[0].version}: " + _req_text(cb[0]) + f" (your request: {b}{specs.get(b, '') or ' any'})", cb[0].source))
+    return out or [Clash(f"mmcv {v}: {w}", "matrices/toolkits.toml") for v, w in s.mmcv_rejections.items()]
+
+
+def _any():  # type: ignore[no-untyped-def]
+    from packaging.specifiers import SpecifierSet
+
+    return SpecifierSet()
+
+
+def _req_text(r) -> str:  # type: ignore[no-untyped-def]
+    return ", ".join(f"{dep}{req}" for dep, req in r.requires.items()) or "no guards"
+
+
+def _compatible(x, y, matrix: Matrix) -> bool:  # type: ignore[no-untyped-def]
+    for mmcv in matrix.mmcv:
+        if not (x.allows("mmcv", mmcv) and y.allows("mmcv", mmcv)):
+            continue
+        if x.name == "mmdet" and not y.allows("mmdet", x.version):
+            continue
+        if y.name == "mmdet" and not x.allows("mmdet", y.version):
+            continue
+        return True
+    return False
+
+
+def _dedupe(items: list[Clash]) -> list[Clash]:
+    seen: set[str] = set()
+    out = []
+    for c in items:
+        if c.constraint not in seen:
+            seen.add(c.constraint)
+            out.append(c)
+    return out
