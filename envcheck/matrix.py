@@ -396,13 +396,14 @@ class MmcvBuild:
 
     preinstall: tuple[str, ...]  # PEP 508 strings for the target env before the build
     pip_args: tuple[str, ...]
-    env: Mapping[str, str]
+    env: Mapping[str, str]  # always set
     setuptools_max_exclusive: str
     gcc_min: str
     nvcc_min: str
     durations: tuple[BuildDuration, ...]
     notes: tuple[str, ...]
     source: str
+    env_conditional: Mapping[str, str] = field(default_factory=dict)  # name -> when and what
 
 
 @dataclass(frozen=True)
@@ -795,7 +796,8 @@ def _mmcv_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
 def _mmcv_build(problems: list[str], raw: dict[str, Any]) -> MmcvBuild:
     f = "mmcv.toml"
     keys = (
-        "preinstall pip_args env gcc_min nvcc_min setuptools_max_exclusive notes durations source"
+        "preinstall pip_args env env_conditional gcc_min nvcc_min setuptools_max_exclusive notes "
+        "durations source"
     )
     r = _Reader(problems, f, "build", raw, frozenset(keys.split()))
     for req in r.texts("preinstall", required=True):
@@ -836,6 +838,7 @@ def _mmcv_build(problems: list[str], raw: dict[str, Any]) -> MmcvBuild:
         durations=tuple(durations),
         notes=r.texts("notes"),
         source=r.source(),
+        env_conditional=_frozen({str(k): str(v) for k, v in r.table("env_conditional").items()}),
     )
 
 

@@ -425,6 +425,7 @@ def test_mmcv_build_facts(matrix: Matrix) -> None:
     assert "setuptools<82" in build.preinstall
     assert "--no-build-isolation" in build.pip_args
     assert build.env["MMCV_WITH_OPS"] == "1"
+    assert {"FORCE_CUDA", "TORCH_CUDA_ARCH_LIST", "MAX_JOBS"} <= set(build.env_conditional)
     assert any("FORCE_CUDA=1" in n for n in build.notes)
     assert any("TORCH_CUDA_ARCH_LIST" in n for n in build.notes)
     assert {(d.mmcv, d.seconds) for d in build.durations} == {("2.1.0", 1101), ("2.0.1", 414)}
