@@ -758,7 +758,7 @@ def _mmcv_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         f,
         "(file)",
         data,
-        frozenset({"schema", "updated", "index", "lite", "build", "mmcv", "mmcv-full"}),
+        _keys("schema updated index lite build mmcv mmcv-full"),
     )
     for name in ("mmcv", "mmcv-full"):
         table = top.table(name, required=True)
@@ -772,7 +772,7 @@ def _mmcv_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         f,
         "index",
         top.table("index", required=True),
-        frozenset({"url", "mim_url", "base_url_env", "pypi", "source"}),
+        _keys("url mim_url base_url_env pypi source"),
     )
     out["url"] = idx.text("url")
     out["mim_url"] = idx.text("mim_url", required=False)
@@ -785,7 +785,7 @@ def _mmcv_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         f,
         "lite",
         top.table("lite", required=True),
-        frozenset({"versions", "wheel", "source"}),
+        _keys("versions wheel source"),
     )
     out["lite"] = tuple(lite.version("versions", v) for v in lite.texts("versions", True))
     lite.source()
@@ -813,7 +813,7 @@ def _mmcv_build(problems: list[str], raw: dict[str, Any]) -> MmcvBuild:
             f,
             f"build.durations[{i}]",
             row,
-            frozenset({"mmcv", "torch", "cuda", "cores", "seconds", "peak_rss_mib", "source"}),
+            _keys("mmcv torch cuda cores seconds peak_rss_mib source"),
         )
         if d.ok:
             durations.append(
@@ -929,7 +929,7 @@ def _toolkits_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
             f,
             f"family_notes[{i}]",
             row,
-            frozenset({"dist", "versions", "note", "source"}),
+            _keys("dist versions note source"),
         )
         spec = n.spec("versions")
         dist, note = n.text("dist"), n.text("note")
@@ -955,7 +955,7 @@ def _toolkits_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
             if rel is not None:
                 releases[version] = rel
         toolkits[name] = _frozen(releases)
-    a = _Reader(problems, f, "aliases", data.get("aliases", {}), frozenset({"names", "source"}))
+    a = _Reader(problems, f, "aliases", data.get("aliases", {}), _keys("names source"))
     a.source()
     aliases: dict[str, str] = {}
     for alias, target in a.table("names", required=True).items():
@@ -991,7 +991,7 @@ def _mmengine_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         f,
         "(file)",
         data,
-        frozenset({"schema", "updated", "mmengine", "weights_only", "pkg_resources"}),
+        _keys("schema updated mmengine weights_only pkg_resources"),
     )
     releases: dict[str, MmengineRelease] = {}
     table = data.get("mmengine", {})
@@ -1044,8 +1044,8 @@ _TORCH_KEYS = _keys(
 
 def _torch_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
     f = "torch.toml"
-    _Reader(problems, f, "(file)", data, frozenset({"schema", "updated", "index", "torch"}))
-    idx = _Reader(problems, f, "index", data.get("index", {}), frozenset({"url", "source"}))
+    _Reader(problems, f, "(file)", data, _keys("schema updated index torch"))
+    idx = _Reader(problems, f, "index", data.get("index", {}), _keys("url source"))
     url = idx.text("url")
     if url and "{tag}" not in url:
         idx.bad("url: the template needs {tag}")
@@ -1120,9 +1120,7 @@ def _torch_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
 def _rows(
     problems: list[str], file: str, name: str, data: dict[str, Any]
 ) -> tuple[str, list[_Reader]]:
-    section = _Reader(
-        problems, file, name, data.get(name, {}), frozenset({"rows", "source", "gpus"})
-    )
+    section = _Reader(problems, file, name, data.get(name, {}), _keys("rows source gpus"))
     inherited = section.source()
     out = []
     rows = section.raw.get("rows", [])
@@ -1137,7 +1135,7 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
     floors: list[DriverFloor] = []
     src, rows = _rows(problems, f, "toolkit_drivers", data)
     for r in rows:
-        _only(r, {"cuda", "linux", "windows", "source"})
+        _only(r, _keys("cuda linux windows source"))
         r.record = f"toolkit_drivers cuda {r.raw.get('cuda', '?')}"
         floors.append(
             DriverFloor(
@@ -1150,7 +1148,7 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
     compat: list[DriverFloor] = []
     src, rows = _rows(problems, f, "minor_compat", data)
     for r in rows:
-        _only(r, {"cuda_major", "linux", "windows", "source"})
+        _only(r, _keys("cuda_major linux windows source"))
         r.record = f"minor_compat cuda {r.raw.get('cuda_major', '?')}"
         compat.append(
             DriverFloor(
@@ -1163,20 +1161,20 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
     branches: list[DriverBranch] = []
     src, rows = _rows(problems, f, "branches", data)
     for r in rows:
-        _only(r, {"branch", "cuda", "source"})
+        _only(r, _keys("branch cuda source"))
         r.record = f"branches {r.raw.get('branch', '?')}"
         branches.append(DriverBranch(r.integer("branch"), r.version("cuda"), r.source(src)))
     gpus: list[GpuModel] = []
     src, rows = _rows(problems, f, "gpus", data)
     for r in rows:
-        _only(r, {"match", "cc", "source"})
+        _only(r, _keys("match cc source"))
         r.record = f"gpus {r.raw.get('match', '?')!r}"
         cc = r.text("cc")
         if cc and not _CC.match(cc):
             r.bad(f"cc: expected 'X.Y', got {cc!r}")
         gpus.append(GpuModel(r.text("match"), cc, r.source(src)))
     fwd = _Reader(
-        problems, f, "forward_compat", data.get("forward_compat", {}), frozenset({"gpus", "source"})
+        problems, f, "forward_compat", data.get("forward_compat", {}), _keys("gpus source")
     )
     fwd.source()
     whole = _Reader(
@@ -1184,17 +1182,7 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         f,
         "(file)",
         data,
-        frozenset(
-            {
-                "schema",
-                "updated",
-                "toolkit_drivers",
-                "minor_compat",
-                "branches",
-                "forward_compat",
-                "gpus",
-            }
-        ),
+        _keys("schema updated toolkit_drivers minor_compat branches forward_compat gpus"),
     )
     _check_duplicates(whole, "toolkit_drivers cuda", [x.cuda for x in floors])
     _check_duplicates(whole, "minor_compat cuda_major", [x.cuda for x in compat])
@@ -1218,7 +1206,7 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _only(r: _Reader, keys: set[str]) -> None:
+def _only(r: _Reader, keys: frozenset[str]) -> None:
     for key in r.raw:
         if key not in keys:
             r.bad(f"unknown key {key!r}")
@@ -1242,7 +1230,7 @@ def _profiles_file(problems: list[str], data: dict[str, Any]) -> dict[str, Profi
             f,
             f"profile {name}",
             raw,
-            frozenset({"description", "source", "confidence", "notes", "env"}),
+            _keys("description source confidence notes env"),
         )
         if not r.ok:
             continue
