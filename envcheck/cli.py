@@ -18,7 +18,7 @@ from envcheck import __version__
 from envcheck.errors import EnvcheckError, UsageError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
-COMMANDS = ("inspect", "doctor")
+COMMANDS = ("inspect", "doctor", "plan")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +50,26 @@ def build_parser() -> argparse.ArgumentParser:
         out.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
         p.add_argument("--redact", action="store_true", help="with --markdown: hide user name, home and host")
         p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for each probed program (5)")
+    p = sub.add_parser(
+        "plan",
+        help="a compatible torch/mmcv/mmengine/toolkit stack for this machine, and the exact steps",
+        description="Resolve a stack that passes every toolkit's import-time guards on the target machine, "
+        "preferring what installs without compiling, and print the exact steps.",
+    )
+    p.add_argument("toolkits", nargs="+", metavar="TOOLKIT[SPEC]", help="e.g. mmdet, mmseg, 'mmdet==3.1.0'")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--python", metavar="PATH", help="plan for this interpreter (default: the running one)")
+    target.add_argument("--env", metavar="FILE", help="plan for the machine in this `inspect --json` file")
+    target.add_argument("--target", metavar="PROFILE", help="plan for a named profile: colab, colab-2024.08, kaggle ...")
+    p.add_argument("--torch", default="auto", metavar="keep|any|VERSION",
+                   help="keep the installed torch, pick any, or use this version (default: keep it when no compiling is needed)")
+    p.add_argument("--cuda", metavar="TAG|cpu", help="the torch build to use: cpu, cu121, cu126 ...")
+    p.add_argument("--no-build", action="store_true", help="never compile mmcv: no wheel means a conflict")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the plan as JSON (schema 1)")
+    fmt.add_argument("--format", choices=("requirements", "constraints", "shell", "colab"),
+                     help="print the plan as a requirements/constraints file, a shell script or a Colab cell")
+    p.add_argument("--timeout", type=float, default=5.0, help=argparse.SUPPRESS)
     return parser
 
 
@@ -112,6 +132,58 @@ def cmd_inspect(args: argparse.Namespace, findings_only: bool = False) -> int:
     return EXIT_PROBLEMS if worst(findings) == "error" else EXIT_OK
 
 
+def _target_env(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """(Environment, description) for plan: a profile, an env file, or the live interpreter."""
+    from envcheck.derive import complete
+    from envcheck.matrix import load_matrix
+
+    matrix = load_matrix()
+    if args.target:
+        from envcheck.envdoc import from_document
+
+        profile = matrix.profiles.get(args.target)
+        if profile is None:
+            import difflib
+
+            close = difflib.get_close_matches(args.target, list(matrix.profiles), n=1)
+            hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(matrix.profiles)}"
+            raise UsageError(f"unknown profile {args.target!r}{hint}")
+        return matrix, complete(from_document(profile.as_json(), f"profile {args.target}"), matrix), f"profile {args.target}"
+    if args.env:
+        from envcheck.envdoc import load_document
+
+        return matrix, complete(load_document(args.env), matrix), args.env
+    from envcheck.probes.collect import inspect_environment
+
+    env = inspect_environment(args.python, timeout=args.timeout)
+    return matrix, complete(env, matrix), "this machine" if not args.python else args.python
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from envcheck.planner import make_plan
+    from envcheck.resolve import parse_request
+
+    matrix, env, where = _target_env(args)
+    request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
+    torch = env.torch
+    if args.torch == "keep" and args.cuda and getattr(torch, "cuda_tag", args.cuda) != args.cuda:
+        raise UsageError(f"--torch keep keeps torch {torch.version}, which contradicts --cuda {args.cuda}")  # type: ignore[union-attr]
+    plan = make_plan(request, env, matrix, where)
+    if args.json:
+        sys.stdout.write(json.dumps(plan.to_json(), indent=2) + "\n")
+    elif args.format:
+        if plan.conflict is not None:
+            sys.stderr.write(f"envcheck: no stack: {plan.conflict.summary}\n")
+        else:
+            sys.stdout.write(plan.render(args.format))
+    else:
+        from envcheck.render.console import make_console
+        from envcheck.render.plan_console import print_plan
+
+        print_plan(make_console(), plan)
+    return EXIT_OK if plan.ok else EXIT_PROBLEMS
+
+
 def run(argv: Sequence[str]) -> int:
     argv = list(argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
@@ -121,6 +193,8 @@ def run(argv: Sequence[str]) -> int:
         return cmd_inspect(args)
     if args.command == "doctor":
         return cmd_inspect(args, findings_only=True)
+    if args.command == "plan":
+        return cmd_plan(args)
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -42,6 +42,7 @@ FILES = (
     "torch.toml",
     "nvidia.toml",
     "profiles.toml",
+    "numpy.toml",
 )
 PLATFORMS = ("linux", "windows", "macos")
 CONFIDENCE = ("high", "medium", "low", "doubtful")
@@ -407,6 +408,16 @@ class MmcvBuild:
 
 
 @dataclass(frozen=True)
+class NumpyAbi:
+    """A compiled package whose wheels before `numpy2_from` (or all, when None) need NumPy 1."""
+
+    package: str
+    numpy2_from: str | None
+    symptom: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Matrix:
     """Everything envcheck knows about OpenMMLab compatibility; pure data plus lookups.
 
@@ -433,6 +444,7 @@ class Matrix:
     forward_compat_gpus: tuple[str, ...] = ()
     mmengine_facts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     import_names: Mapping[str, str] = field(default_factory=dict)  # import name -> PyPI name
+    numpy_abi: tuple[NumpyAbi, ...] = ()
     root: Path | None = None
 
     # -- lookups --------------------------------------------------------------------------
@@ -1317,6 +1329,25 @@ def _check_profile(problems: list[str], m: Matrix, p: Profile) -> None:
             problems.append(f"{where}: env.gpus[{i}] {gpu.get('name')!r}: compute capability {cc}")
 
 
+# -- numpy.toml -------------------------------------------------------------------------------
+
+
+def _numpy_file(problems: list[str], data: dict[str, Any]) -> tuple[NumpyAbi, ...]:
+    f = "numpy.toml"
+    _Reader(problems, f, "(file)", data, _keys("schema updated abi"))
+    out = []
+    table = data.get("abi", {})
+    for package, raw in (table.items() if isinstance(table, dict) else ()):
+        r = _Reader(problems, f, f"abi {package}", raw, _keys("numpy2_from symptom source"))
+        if not r.ok:
+            continue
+        first = r.opt_text("numpy2_from")
+        if first is not None:
+            r.version("numpy2_from", first)
+        out.append(NumpyAbi(canonicalize_name(package), first, r.text("symptom"), r.source()))
+    return tuple(out)
+
+
 # -- the whole matrix --------------------------------------------------------------------------
 
 _Parser = Callable[[list[str], dict[str, Any]], Any]
@@ -1327,6 +1358,7 @@ _PARSERS: dict[str, _Parser] = {
     "torch.toml": _torch_file,
     "nvidia.toml": _nvidia_file,
     "profiles.toml": _profiles_file,
+    "numpy.toml": _numpy_file,
 }
 
 
@@ -1390,6 +1422,7 @@ def _build(root: Path) -> Matrix:
         mmcv_build=mmcv["build"],
         wheel_index=mmcv["url"],
         mim_wheel_index=mmcv["mim_url"],
+        numpy_abi=parsed["numpy.toml"],
         root=root,
     )
     for rel in list(matrix.mmcv.values()) + list(matrix.mmcv_full.values()):

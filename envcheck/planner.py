@@ -187,7 +187,7 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
         why = f"replaces {cur}" if cur else "not installed yet"
         kept = [x for x in s.solutions if not x.torch.changed]
         if kept:
-            why += f"; keeping {cur} means {kept[0].route.how}ing mmcv (~{kept[0].minutes:g} min)"
+            why += f"; keeping {cur} means {kept[0].route.how}ing mmcv (~{kept[0].route.minutes:g} min)"
         out.append(Choice("torch", sol.torch.version, why + f"; runs on {'this GPU' if env.gpu_list else 'the CPU'}"))
     how = {
         "installed": "already installed with ops for this torch",
@@ -231,11 +231,12 @@ def _rejected(s: Search, sol: Solution) -> list[Alternative]:
         if other.minutes > sol.minutes and not reason:
             reason.append(f"slower (~{other.minutes:g} min)")
         out.append(Alternative(what, "; ".join(reason) or "ranked lower", other.minutes))
-    for (torch, mmcv), why in list(s.route_rejections.items())[:4]:
-        if not any(a.what.startswith(f"torch {torch} + mmcv {mmcv}") for a in out):
+    current = s.env.torch.version if isinstance(s.env.torch, Torch) else None
+    shown = 0
+    for (torch, mmcv), why in s.route_rejections.items():
+        if torch == current and shown < 2:  # why the installed torch could not simply be kept
             out.append(Alternative(f"torch {torch} + mmcv {mmcv}", why))
-    if changes(s.env, sol) and not sol.torch.changed:
-        pass
+            shown += 1
     return out
 
 

@@ -89,12 +89,21 @@ def best_version(env: Environment, matrix: Matrix, dep: str, toolkits: list[tupl
     return allowed[0] if allowed else None
 
 
-def mmcv_install_args(env: Environment, matrix: Matrix, version: Version) -> tuple[str, ...]:
-    """pip arguments that install mmcv==version: the prebuilt wheel when one exists, else a build."""
+def mmcv_fix(env: Environment, matrix: Matrix, version: Version, toolkits: str) -> tuple[str, ...]:
+    """Commands that put mmcv==version (with ops) in place of what is installed.
+
+    With a prebuilt wheel for this torch: the exact pip line, torch pinned. Without one, mmcv
+    must be compiled, which takes several exact steps: the planner prints them.
+    """
     torch = env.torch
+    found = installed_mmcv(env)
+    remove = (pip_uninstall(env, found[0]),) if found and found[0] != "mmcv" else ()
     if isinstance(torch, Torch) and mmcv_has_wheel(env, matrix, version):
-        return (f"mmcv=={version}", "--only-binary", "mmcv", "-f", matrix.wheel_index_url(torch.cuda_tag, torch.minor))
-    return (f"mmcv=={version}", "--no-build-isolation")
+        url = matrix.wheel_index_url(torch.cuda_tag, torch.version)
+        pin = f"torch=={torch.base_version}"
+        return (*remove, pip_install(env, f"mmcv=={version}", "--only-binary", "mmcv", "-f", url, pin))
+    where = f" --python {env.python.executable}" if env.python and env.python.executable else ""
+    return (f"envcheck plan {toolkits} --torch keep --format shell{where}   (mmcv {version} must be compiled here)",)
 
 
 def guard_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -113,19 +122,19 @@ def guard_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             if have is None:
                 best = best_version(env, matrix, dep, toolkits)
                 fix = (
-                    pip_install(env, *mmcv_install_args(env, matrix, best)) if dep == "mmcv" and best
-                    else pip_install(env, f"{dep}=={best}") if best
-                    else f"envcheck plan {names}"
+                    mmcv_fix(env, matrix, best, names) if dep == "mmcv" and best
+                    else (pip_install(env, f"{dep}=={best}"),) if best
+                    else (f"envcheck plan {names}",)
                 )  # fmt: skip
                 yield Finding(
                     "missing-dependency", "error", f"{name} {version} needs {dep}, which is not installed",
                     f"`import {release.import_name}` fails without {dep} ({dep}{req} is required)",
-                    (fix,), release.source,
+                    fix, release.source,
                 )  # fmt: skip
             elif not req.allows(have):
                 best = best_version(env, matrix, dep, toolkits)
                 if best is not None and dep == "mmcv":
-                    fix: tuple[str, ...] = (pip_install(env, *mmcv_install_args(env, matrix, best)),)
+                    fix: tuple[str, ...] = mmcv_fix(env, matrix, best, names)
                 elif best is not None:
                     fix = (pip_install(env, f"{dep}=={best}"),)
                 else:
@@ -149,14 +158,14 @@ def ops_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     needing = [f"{n} {v}" for n, v, r in installed_toolkits(env, matrix) if r is not None and r.needs_ops]
     if not needing:
         return
-    best = best_version(env, matrix, "mmcv", installed_toolkits(env, matrix))
-    fix = [pip_uninstall(env, dist)]
-    if best:
-        fix.append(pip_install(env, *mmcv_install_args(env, matrix, best)))
+    toolkits = installed_toolkits(env, matrix)
+    best = best_version(env, matrix, "mmcv", toolkits)
+    names = " ".join(n for n, _, _ in toolkits)
+    fix = mmcv_fix(env, matrix, best, names) if best else (f"envcheck plan {names}",)
     yield Finding(
         "mmcv-ops-missing", "error", f"{dist} {version} has no compiled ops, but {', '.join(needing)} need them",
         "they import mmcv.ops: `No module named 'mmcv._ext'`",
-        tuple(fix), "matrices/toolkits.toml (needs_ops)",
+        fix, "matrices/toolkits.toml (needs_ops)",
     )  # fmt: skip
 
 

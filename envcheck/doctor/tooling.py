@@ -149,12 +149,12 @@ def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         return
     torch = env.torch
     if isinstance(torch, Torch):
-        tv = parse_version(torch.base_version)
-        if tv and tv < Version("2.3"):
+        row = matrix.torch_release(torch.version)
+        if row is not None and not row.numpy2:
             yield Finding(
                 "numpy2-abi", "error", f"torch {torch.base_version} was built for NumPy 1, NumPy {numpy} is installed",
                 "torch < 2.3 cannot use NumPy 2: `A module that was compiled using NumPy 1.x cannot be run in NumPy 2`",
-                (pip_install(env, "numpy<2"),), "pytorch/pytorch#132179",
+                (pip_install(env, "numpy<2"),), row.source,
             )  # fmt: skip
     for entry in matrix.numpy_abi:
         have = env.version_of(entry.package)

@@ -31,8 +31,8 @@ def print_facts(console: Console, env: Environment) -> None:
 
 
 def print_findings(console: Console, findings: Sequence[Finding]) -> None:
+    """One block per finding; soft-wrapped so a fix command is never broken across lines."""
     from rich.markup import escape
-    from rich.table import Table
 
     if not findings:
         console.print("[bold green]✓ No problems found.[/]")
@@ -40,16 +40,12 @@ def print_findings(console: Console, findings: Sequence[Finding]) -> None:
     counts = {s: sum(1 for f in findings if f.severity == s) for s in STYLE}
     summary = ", ".join(f"{n} {s}{'s' if n != 1 else ''}" for s, n in counts.items() if n)
     console.print(f"\n[bold]Findings[/] ({summary})")
-    table = Table.grid(padding=(0, 1))
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")
     for f in findings:
         style = STYLE[f.severity]
-        table.add_row(f"[{style}]{MARK[f.severity]}[/]", f"[{style}]{escape(f.title)}[/] [dim]\\[{f.code}][/]")
-        table.add_row("", f"[dim]{escape(f.why)}[/]")
+        console.print(f"[{style}]{MARK[f.severity]} {escape(f.title)}[/] [dim]\\[{f.code}][/]", soft_wrap=True)
+        console.print(f"  [dim]{escape(f.why)}[/]", soft_wrap=True)
         for cmd in f.fix:
-            table.add_row("", f"[green]$[/] {escape(cmd)}")
-    console.print(table)
+            console.print(f"  [green]$[/] {escape(cmd)}", soft_wrap=True)
 
 
 def make_console(stderr: bool = False) -> Console:

@@ -75,7 +75,8 @@ def toolchain_row(env: Environment) -> str:
     home = c.cuda_home
     if isinstance(home, CudaHome):
         state = "ok" if home.exists and home.has_nvcc else "no nvcc" if home.exists else "missing"
-        home_text = f"{home.variable.split(':')[0]}={home.path} ({state})"
+        origin = home.variable.replace("default:", "default ").replace("PATH:nvcc", "nvcc on PATH")
+        home_text = f"CUDA home {home.path} ({state}; from {origin})"
     else:
         home_text = f"CUDA_HOME {_missing(home)}"
     cc = [_tool(c.nvcc, "nvcc "), home_text, _tool(c.gcc, "gcc "), _tool(c.gxx, "g++ ")]
