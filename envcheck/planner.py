@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from envcheck.facts import Environment, Torch, parse_version
-from envcheck.matrix import Matrix
+from envcheck.matrix import Matrix, ToolkitRelease
 from envcheck.plan import Alternative, Choice, Clash, Conflict, Plan, Step
-from envcheck.resolve import Request, Search, Solution, changes, platform_key, python_minor, python_tag, search
+from envcheck.resolve import (
+    Request,
+    Search,
+    Solution,
+    platform_key,
+    python_minor,
+    python_tag,
+    search,
+    toolkit_candidates,
+)
 
 PKG_RESOURCES_REMOVED = "82"  # setuptools NEWS v82.0.0
 IMPIMPORTER_FIXED = "66.1"  # pypa/setuptools#3685
@@ -19,8 +30,12 @@ NUMPY1_OPENCV = "opencv-python<4.11"  # measured here: opencv-python 5.x require
 def make_plan(request: Request, env: Environment, matrix: Matrix, target: str = "this machine") -> Plan:
     s = search(request, env, matrix)
     if not s.solutions:
-        return Plan(request.typed, target, conflict=explain_conflict(s))
-    return build_plan(s, s.solutions[0], target)
+        return Plan(request.typed, target, conflict=explain_conflict(s),
+                    rejected=tuple(profile_options(request, env, matrix)))  # fmt: skip
+    plan = build_plan(s, s.solutions[0], target)
+    if plan.compiles:
+        plan = replace(plan, rejected=plan.rejected + tuple(profile_options(request, env, matrix)))
+    return plan
 
 
 # -- a plan ----------------------------------------------------------------------------------
@@ -188,7 +203,8 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
         kept = [x for x in s.solutions if not x.torch.changed]
         if kept:
             why += f"; keeping {cur} means {kept[0].route.how}ing mmcv (~{kept[0].route.minutes:g} min)"
-        out.append(Choice("torch", sol.torch.version, why + f"; runs on {'this GPU' if env.gpu_list else 'the CPU'}"))
+        runs = "the CPU" if sol.torch.tag == "cpu" else ("this GPU" if env.gpu_list else "GPUs with driver >= its CUDA")
+        out.append(Choice("torch", sol.torch.version, why + f"; runs on {runs}"))
     how = {
         "installed": "already installed with ops for this torch",
         "wheel": f"prebuilt wheel for torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}",
@@ -244,68 +260,63 @@ def _rejected(s: Search, sol: Solution) -> list[Alternative]:
 
 
 def explain_conflict(s: Search) -> Conflict:
+    """Name the constraints that clash, each with its source: never just "no solution"."""
     env, matrix, req = s.env, s.matrix, s.request
     py = python_minor(env)
     clashes: list[Clash] = []
-    specs = dict(req.toolkits)
-    from envcheck.resolve import _toolkit_candidates
-
     for name, spec in req.toolkits:
-        if not _toolkit_candidates(matrix, name, spec, py):
+        if not toolkit_candidates(matrix, name, spec, py):
             known = ", ".join(sorted(matrix.toolkits[name], key=Version, reverse=True)[:6])
-            clashes.append(Clash(f"{name}{spec or ''} (your request) matches no release usable on Python {py}", f"matrices/toolkits.toml: {known}"))
+            clashes.append(Clash(f"{name}{spec} (your request) matches no release usable on Python {py}",
+                                 f"matrices/toolkits.toml: {name} {known} ..."))  # fmt: skip
     if clashes:
         return Conflict(f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes))
     if not s.torch_options:
-        for why in s.torch_rejections[:6]:
-            clashes.append(Clash(why, "matrices/torch.toml, matrices/nvidia.toml"))
-        return Conflict(f"no torch build runs here (Python {py}, {platform_key(env)})", tuple(clashes))
-    if all(v is not None for v in s.mmcv_rejections.values()) and len(s.mmcv_rejections) == len(matrix.mmcv):
-        clashes += _guard_clashes(s)
-        return Conflict("the toolkits' import-time guards admit no common mmcv/mmdet", tuple(clashes))
-    for (torch, mmcv), why in s.route_rejections.items():
-        clashes.append(Clash(f"torch {torch} + mmcv {mmcv}: {why}", "matrices/mmcv.toml"))
-    accepted = sorted({k[1] for k in s.route_rejections}, key=Version, reverse=True)
-    for v, why in s.mmcv_rejections.items():
-        clashes.append(Clash(f"mmcv {v}: {why}", "matrices/toolkits.toml"))
-    del specs
-    summary = (
-        f"mmcv {', '.join(accepted) or '?'} (the releases the toolkits accept) cannot be installed for any usable torch"
-        + (" without compiling" if req.no_build else "")
+        clashes = [Clash(why, "matrices/torch.toml; matrices/nvidia.toml") for why in _dedupe_text(s.torch_rejections)[:8]]
+        return Conflict(f"no torch build fits this machine (Python {py}, {platform_key(env)})", tuple(clashes))
+    accepted = [v for v in matrix.mmcv if v not in s.mmcv_rejections and not Version(v).is_prerelease]
+    if not accepted:
+        return Conflict("the toolkits' import-time guards admit no common mmcv", tuple(_guard_clashes(s)))
+    plat = platform_key(env)
+    for v in sorted(accepted, key=Version, reverse=True):
+        rel = matrix.mmcv[v]
+        minors = sorted(rel.torch_minors(plat), key=Version)
+        tags = rel.python_tags_for(plat)
+        wheels = (
+            f"prebuilt wheels only for torch {minors[0]}–{minors[-1]}" + (f" on {tags[0]}–{tags[-1]}" if tags else "")
+            if minors else f"no prebuilt wheels for {plat}"
+        )  # fmt: skip
+        blockers = sorted({why.split("; ", 1)[-1] for (t, m), why in s.route_rejections.items() if m == v})
+        clashes.append(Clash(f"mmcv {v}: {wheels}; " + " / ".join(blockers[:2]), rel.source))
+    usable = sorted({t.minor for t in s.torch_options}, key=Version)
+    clashes.append(Clash(f"torch builds usable here (Python {py}, {plat}): {', '.join(usable)}", "matrices/torch.toml"))
+    for v, why in sorted(s.mmcv_rejections.items(), key=lambda kv: Version(kv[0]), reverse=True)[:2]:
+        clashes.append(Clash(f"mmcv {v} is excluded: {why}", "matrices/toolkits.toml"))
+    names = ", ".join(s.needed)
+    summary = f"{names} accept only mmcv {', '.join(sorted(accepted, key=Version, reverse=True))}, which cannot be installed for any torch usable here" + (
+        " without compiling (--no-build)" if req.no_build else ""
     )
-    return Conflict(summary, tuple(_dedupe(clashes)[:12]))
+    return Conflict(summary, tuple(clashes))
 
 
 def _guard_clashes(s: Search) -> list[Clash]:
-    """Which requested toolkits' guards exclude each other (pairwise)."""
-    from envcheck.resolve import _toolkit_candidates
-
+    """Pairs of needed toolkits whose guards exclude each other, each side with its source."""
     matrix, py = s.matrix, python_minor(s.env)
     specs = dict(s.request.toolkits)
-    out = []
-    for a in s.needed:
-        for b in s.needed:
-            if a >= b:
-                continue
-            ca = _toolkit_candidates(matrix, a, specs.get(a, _any()), py)
-            cb = _toolkit_candidates(matrix, b, specs.get(b, _any()), py)
+    out: list[Clash] = []
+    for i, a in enumerate(s.needed):
+        for b in s.needed[i + 1 :]:
+            ca = toolkit_candidates(matrix, a, specs.get(a, SpecifierSet()), py)
+            cb = toolkit_candidates(matrix, b, specs.get(b, SpecifierSet()), py)
             if ca and cb and not any(_compatible(x, y, matrix) for x in ca for y in cb):
-                out.append(Clash(f"{a} {ca[0].version}: " + _req_text(ca[0]), ca[0].source))
-                out.append(Clash(f"{b} {cb[0].version}: " + _req_text(cb[0]) + f" (your request: {b}{specs.get(b, '') or ' any'})", cb[0].source))
+                for side, cands in ((a, ca), (b, cb)):
+                    asked = f" (your request: {side}{specs[side]})" if str(specs.get(side, "")) else ""
+                    reqs = ", ".join(f"{d}{r}" for d, r in cands[0].requires.items()) or "no guards"
+                    out.append(Clash(f"{side} {cands[0].version} requires {reqs}{asked}", cands[0].source))
     return out or [Clash(f"mmcv {v}: {w}", "matrices/toolkits.toml") for v, w in s.mmcv_rejections.items()]
 
 
-def _any():  # type: ignore[no-untyped-def]
-    from packaging.specifiers import SpecifierSet
-
-    return SpecifierSet()
-
-
-def _req_text(r) -> str:  # type: ignore[no-untyped-def]
-    return ", ".join(f"{dep}{req}" for dep, req in r.requires.items()) or "no guards"
-
-
-def _compatible(x, y, matrix: Matrix) -> bool:  # type: ignore[no-untyped-def]
+def _compatible(x: ToolkitRelease, y: ToolkitRelease, matrix: Matrix) -> bool:
     for mmcv in matrix.mmcv:
         if not (x.allows("mmcv", mmcv) and y.allows("mmcv", mmcv)):
             continue
@@ -317,11 +328,32 @@ def _compatible(x, y, matrix: Matrix) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _dedupe(items: list[Clash]) -> list[Clash]:
-    seen: set[str] = set()
+def _dedupe_text(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+# -- other runtimes --------------------------------------------------------------------------
+
+
+def profile_options(request: Request, env: Environment, matrix: Matrix, limit: int = 2) -> list[Alternative]:
+    """Named runtimes (older Colab images ...) on which the request installs without compiling."""
+    from envcheck.derive import complete
+    from envcheck.envdoc import from_document
+
+    here = python_minor(env)
     out = []
-    for c in items:
-        if c.constraint not in seen:
-            seen.add(c.constraint)
-            out.append(c)
+    for name, profile in matrix.profiles.items():
+        penv = complete(from_document(profile.as_json(), f"profile {name}"), matrix)
+        if python_minor(penv) == here and penv.context == env.context:
+            continue
+        found = search(replace(request, no_build=True), penv, matrix)
+        if found.solutions:
+            best = found.solutions[0]
+            out.append(Alternative(
+                f"--target {name} ({profile.description.split(':')[0]}; Python {python_minor(penv)})",
+                f"torch {best.torch.version} + mmcv {best.selection.mmcv} ({best.route.how}), no compiling",
+                best.minutes,
+            ))  # fmt: skip
+        if len(out) >= limit:
+            break
     return out

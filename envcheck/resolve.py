@@ -152,7 +152,9 @@ def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> Optional[str]:
     """None when the driver runs this CUDA; else why not."""
     driver = env.driver
     if not isinstance(driver, Driver):
-        return None if not env.gpu_list else "no NVIDIA driver"
+        if not env.gpu_list or driver.source == "environment file":
+            return None  # no GPU to run on, or a document that does not say: nothing to rule out
+        return f"no NVIDIA driver ({driver.reason})"
     floor = matrix.min_driver(cuda, platform_key(env), minor_compat=True)
     have = parse_version(driver.version)
     if floor is None or have is None or have >= Version(floor):
@@ -166,7 +168,7 @@ def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> Optional[str]:
 # -- candidates ------------------------------------------------------------------------------
 
 
-def _toolkit_candidates(matrix: Matrix, name: str, spec: SpecifierSet, py: Optional[str]) -> list[ToolkitRelease]:
+def toolkit_candidates(matrix: Matrix, name: str, spec: SpecifierSet, py: Optional[str]) -> list[ToolkitRelease]:
     rels = list(matrix.toolkits.get(name, {}).values())
     pre = any(Version(s.version).is_prerelease for s in spec if s.version.replace(".*", "").strip())
     out = [
@@ -199,7 +201,7 @@ def _torch_options(search: Search) -> None:
         if current is None:
             search.torch_rejections.append("--torch keep, but torch is not installed")
         return
-    has_gpu = bool(env.gpu_list) and isinstance(env.driver, Driver)
+    has_gpu = bool(env.gpu_list)
     for row in matrix.torch.values():
         if wanted is not None and not _torch_matches(row.version, wanted) and not any(
             _torch_matches(p, wanted) for p in row.patches
@@ -288,7 +290,7 @@ def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> 
     if search.request.no_build:
         return f"{head}, and --no-build forbids compiling"
     if not release.can_build_against(torch.version):
-        return f"{head}; its C++14 setup.py cannot compile against torch {torch.minor} (needs <= {release.max_torch_for_source_build})"
+        return f"{head}; its C++14 setup.py compiles only against torch <= {release.max_torch_for_source_build}"
     nvcc = env.toolchain.nvcc
     if torch.tag.startswith("cu") and env.gpu_list and isinstance(nvcc, Tool):
         if nvcc.version.split(".")[0] != torch.tag[2:-1]:
@@ -305,7 +307,7 @@ def _needed(matrix: Matrix, request: Request, py: Optional[str]) -> tuple[str, .
     """Requested toolkits plus the ones they import (mmocr → mmdet), requested first."""
     names = [n for n, _ in request.toolkits]
     for name, spec in request.toolkits:
-        cands = _toolkit_candidates(matrix, name, spec, py)
+        cands = toolkit_candidates(matrix, name, spec, py)
         if cands and (cands[0].needs_mmdet or "mmdet" in cands[0].requires) and "mmdet" not in names:
             names.append("mmdet")
     return tuple(names)
@@ -316,7 +318,7 @@ def _select(search: Search, mmcv: str) -> Optional[Selection]:
     matrix, request = search.matrix, search.request
     py = python_minor(search.env)
     specs = dict(request.toolkits)
-    cands = {n: _toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py) for n in search.needed}
+    cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py) for n in search.needed}
     mmdets = [r for r in cands.get("mmdet", []) if r.allows("mmcv", mmcv)] if "mmdet" in cands else [None]
     best: Optional[tuple[tuple[Version, ...], Selection]] = None
     why = f"no {search.needed[0]} release accepts mmcv {mmcv}"
@@ -409,7 +411,7 @@ def _rank(s: Search, sol: Solution) -> tuple[object, ...]:
     if current is not None:
         cur, new = parse_version(current.base_version), parse_version(sol.torch.base)
         gap = abs((cur.major * 100 + cur.minor) - (new.major * 100 + new.minor)) if cur and new else 99
-        distance = (gap, sol.torch.tag != current.cuda_tag)
+        distance = (gap, abs(_cuda_number(sol.torch.tag) - _cuda_number(current.cuda_tag)), -_cuda_number(sol.torch.tag))
     else:
         distance = (-_vkey(sol.torch.base),)
     if s.request.torch == "any":
@@ -424,6 +426,11 @@ def _rank(s: Search, sol: Solution) -> tuple[object, ...]:
         distance,
         -_vkey(sol.selection.mmcv),
     )
+
+
+def _cuda_number(tag: str) -> int:
+    """cu121 -> 121, cpu -> 0: for "the closest CUDA" ranking."""
+    return int(tag[2:]) if tag.startswith("cu") and tag[2:].isdigit() else 0
 
 
 def _vkey(text: str) -> float:

@@ -19,6 +19,10 @@ def print_plan(console: Console, plan: Plan) -> None:
         console.print(f"\n[bold red]✗ No stack works:[/] {escape(plan.conflict.summary)}", soft_wrap=True)
         for clash in plan.conflict.clashes:
             console.print(f"  • {escape(clash.constraint)}  [dim]({escape(clash.source)})[/]", soft_wrap=True)
+        if plan.rejected:
+            console.print("\n[bold]Where it works[/]")
+            for alt in plan.rejected:
+                console.print(f"  - {escape(alt.what)}: {escape(alt.why)}", soft_wrap=True)
         return
     console.print("\n[bold]Stack[/]  " + "  ".join(f"{n} [cyan]{v}[/]" for n, v in plan.stack.items()), soft_wrap=True)
     if plan.pins:
