@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, Optional
+from typing import NoReturn
 
 from envcheck import __version__
 from envcheck.errors import EnvcheckError, UsageError
@@ -60,15 +60,24 @@ def build_parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group()
     target.add_argument("--python", metavar="PATH", help="plan for this interpreter (default: the running one)")
     target.add_argument("--env", metavar="FILE", help="plan for the machine in this `inspect --json` file")
-    target.add_argument("--target", metavar="PROFILE", help="plan for a named profile: colab, colab-2024.08, kaggle ...")
-    p.add_argument("--torch", default="auto", metavar="keep|any|VERSION",
-                   help="keep the installed torch, pick any, or use this version (default: keep it when no compiling is needed)")
+    target.add_argument(
+        "--target", metavar="PROFILE", help="plan for a named profile: colab, colab-2024.08, kaggle ..."
+    )
+    p.add_argument(
+        "--torch",
+        default="auto",
+        metavar="keep|any|VERSION",
+        help="keep the installed torch, pick any, or use this version (default: keep it when no compiling is needed)",
+    )
     p.add_argument("--cuda", metavar="TAG|cpu", help="the torch build to use: cpu, cu121, cu126 ...")
     p.add_argument("--no-build", action="store_true", help="never compile mmcv: no wheel means a conflict")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the plan as JSON (schema 1)")
-    fmt.add_argument("--format", choices=("requirements", "constraints", "shell", "colab"),
-                     help="print the plan as a requirements/constraints file, a shell script or a Colab cell")
+    fmt.add_argument(
+        "--format",
+        choices=("requirements", "constraints", "shell", "colab"),
+        help="print the plan as a requirements/constraints file, a shell script or a Colab cell",
+    )
     p.add_argument("--timeout", type=float, default=5.0, help=argparse.SUPPRESS)
     return parser
 
@@ -148,7 +157,11 @@ def _target_env(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             close = difflib.get_close_matches(args.target, list(matrix.profiles), n=1)
             hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(matrix.profiles)}"
             raise UsageError(f"unknown profile {args.target!r}{hint}")
-        return matrix, complete(from_document(profile.as_json(), f"profile {args.target}"), matrix), f"profile {args.target}"
+        return (
+            matrix,
+            complete(from_document(profile.as_json(), f"profile {args.target}"), matrix),
+            f"profile {args.target}",
+        )
     if args.env:
         from envcheck.envdoc import load_document
 
@@ -198,7 +211,7 @@ def run(argv: Sequence[str]) -> int:
     raise UsageError(f"unknown command {args.command!r}")
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(sys.argv[1:] if argv is None else argv)
     except EnvcheckError as exc:

@@ -39,9 +39,7 @@ def complete(env: Environment, matrix: Matrix) -> Environment:
             release = matrix.torch_release(torch.version)
             build = release.builds.get(torch.cuda_tag) if release else None
             if build and build.archs:
-                torch = replace(
-                    torch, arch_list=build.archs, arch_list_source=f"matrices/torch.toml ({build.source})"
-                )
+                torch = replace(torch, arch_list=build.archs, arch_list_source=f"matrices/torch.toml ({build.source})")
     if isinstance(torch, Torch) and not torch.cudnn and env.deep and env.deep.cudnn:
         torch = replace(torch, cudnn=env.deep.cudnn)
     return replace(env, driver=driver, gpus=gpus, torch=torch)

@@ -139,9 +139,7 @@ def from_document(doc: Any, origin: str = "environment file") -> Environment:
     torch = _maybe(Torch, doc.get("torch"), f"{origin}: torch", "no torch in the file")
     if isinstance(torch, Torch) and not isinstance(torch.version, str):
         raise UsageError(f"{origin}: torch.version must be a string")
-    dists = tuple(
-        _build(Dist, d, f"{origin}: openmmlab[{i}]") for i, d in enumerate(doc.get("openmmlab") or [])
-    )
+    dists = tuple(_build(Dist, d, f"{origin}: openmmlab[{i}]") for i, d in enumerate(doc.get("openmmlab") or []))
     deep_raw = doc.get("deep")
     deep: Maybe[DeepTorch] = Missing("not in the file")
     if isinstance(deep_raw, Mapping):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Optional, TypeVar, Union
+from typing import TypeVar, Union
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -46,8 +46,8 @@ class PythonInfo:
     implementation: str = "CPython"
     executable: str = ""
     prefix: str = ""
-    virtualenv: Optional[str] = None  # the venv's prefix when running inside one
-    conda: Optional[str] = None  # the conda environment's prefix
+    virtualenv: str | None = None  # the venv's prefix when running inside one
+    conda: str | None = None  # the conda environment's prefix
     tag: str = ""  # interpreter tag as in wheel names: cp311
 
     @property
@@ -61,15 +61,13 @@ class PlatformInfo:
     machine: str  # x86_64 | aarch64 | arm64 | AMD64
     release: str = ""
     distro: str = ""
-    glibc: Optional[str] = None
-    cpus: Optional[int] = None  # usable cores: sets MAX_JOBS and the source-build estimate
+    glibc: str | None = None
+    cpus: int | None = None  # usable cores: sets MAX_JOBS and the source-build estimate
 
     @property
     def key(self) -> str:
         """The platform name matrices/ uses: linux, windows or macos."""
-        return {"Linux": "linux", "Windows": "windows", "Darwin": "macos"}.get(
-            self.system, self.system.lower()
-        )
+        return {"Linux": "linux", "Windows": "windows", "Darwin": "macos"}.get(self.system, self.system.lower())
 
 
 @dataclass(frozen=True)
@@ -86,12 +84,12 @@ class Dist:
 @dataclass(frozen=True)
 class Torch:
     version: str  # as torch.__version__ spells it: 2.1.2+cu121
-    cuda: Optional[str] = None  # torch.version.cuda: "12.1"
-    hip: Optional[str] = None
-    cudnn: Optional[str] = None  # as torch.backends.cudnn.version(): "90100"
-    arch_list: Optional[tuple[str, ...]] = None  # ("sm_75", "sm_80", ...)
+    cuda: str | None = None  # torch.version.cuda: "12.1"
+    hip: str | None = None
+    cudnn: str | None = None  # as torch.backends.cudnn.version(): "90100"
+    arch_list: tuple[str, ...] | None = None  # ("sm_75", "sm_80", ...)
     arch_list_source: str = ""
-    cxx11_abi: Optional[bool] = None
+    cxx11_abi: bool | None = None
     debug: bool = False
     location: str = ""
 
@@ -122,16 +120,16 @@ class Torch:
 @dataclass(frozen=True)
 class Driver:
     version: str  # 550.54.15
-    cuda_max: Optional[str] = None  # the newest CUDA this driver runs natively: "12.4"
+    cuda_max: str | None = None  # the newest CUDA this driver runs natively: "12.4"
     source: str = ""
     # Colab-style forward compatibility: a newer user-mode libcuda from cuda-compat on the
     # loader path lifts cuda_max above what the kernel driver alone allows.
-    forward_compat: Optional[str] = None  # path of that libcuda
-    forward_compat_version: Optional[str] = None  # its driver version: 570.124.06
-    forward_compat_cuda: Optional[str] = None
+    forward_compat: str | None = None  # path of that libcuda
+    forward_compat_version: str | None = None  # its driver version: 570.124.06
+    forward_compat_cuda: str | None = None
 
     @property
-    def effective_cuda_max(self) -> Optional[str]:
+    def effective_cuda_max(self) -> str | None:
         return self.forward_compat_cuda or self.cuda_max
 
 
@@ -139,14 +137,14 @@ class Driver:
 class Gpu:
     index: int
     name: str
-    compute_capability: Optional[str] = None  # "7.5"
-    memory_mib: Optional[int] = None
-    uuid: Optional[str] = None
+    compute_capability: str | None = None  # "7.5"
+    memory_mib: int | None = None
+    uuid: str | None = None
     mig: bool = False
     source: str = ""
 
     @property
-    def sm(self) -> Optional[str]:
+    def sm(self) -> str | None:
         """compute capability as an arch name: 7.5 -> sm_75."""
         if not self.compute_capability:
             return None
@@ -168,7 +166,7 @@ class CudaHome:
     variable: str  # CUDA_HOME | CUDA_PATH | default:/usr/local/cuda
     exists: bool
     has_nvcc: bool
-    version: Optional[str] = None  # from version.json / version.txt in that tree
+    version: str | None = None  # from version.json / version.txt in that tree
 
 
 @dataclass(frozen=True)
@@ -185,10 +183,10 @@ class Mmcv:
     version: str
     dist: str  # mmcv | mmcv-full | mmcv-lite
     ops: bool  # compiled ops (mmcv/_ext*) present
-    ops_path: Optional[str] = None
+    ops_path: str | None = None
     # The CUDA the ops were compiled with: "12.1"; "cpu" when built without CUDA;
     # None when it cannot be told without importing torch.
-    ops_cuda: Optional[str] = None
+    ops_cuda: str | None = None
     ops_cuda_source: str = ""
     location: str = ""
 
@@ -210,10 +208,10 @@ class DeepTorch:
     device_count: int = 0
     devices: tuple[Gpu, ...] = ()
     arch_list: tuple[str, ...] = ()
-    cudnn: Optional[str] = None
-    error: Optional[str] = None
-    mmcv_ops_cuda: Optional[str] = None  # mmcv.ops.get_compiling_cuda_version()
-    mmcv_ops_error: Optional[str] = None  # why `from mmcv.ops import ...` failed
+    cudnn: str | None = None
+    error: str | None = None
+    mmcv_ops_cuda: str | None = None  # mmcv.ops.get_compiling_cuda_version()
+    mmcv_ops_error: str | None = None  # why `from mmcv.ops import ...` failed
 
 
 OPENMMLAB = (
@@ -242,7 +240,7 @@ class Environment:
     gpus: Maybe[tuple[Gpu, ...]] = ()
     toolchain: Toolchain = field(default_factory=Toolchain)
     mmcv: Maybe[Mmcv] = Missing("not probed")
-    pkg_resources: Optional[bool] = None  # does setuptools still ship pkg_resources?
+    pkg_resources: bool | None = None  # does setuptools still ship pkg_resources?
     path_errors: tuple[str, ...] = ()  # sys.path entries that could not be read
     deep: Maybe[DeepTorch] = Missing("run with --deep to import torch and ask it")
     # Versions for documents that list packages but not where they live (inspect --json of

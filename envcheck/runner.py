@@ -9,7 +9,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+from typing import Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -21,11 +21,11 @@ class Completed:
     """
 
     argv: tuple[str, ...]
-    returncode: Optional[int]
+    returncode: int | None
     stdout: str = ""
     stderr: str = ""
     seconds: float = 0.0
-    error: Optional[str] = None
+    error: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,12 +58,12 @@ class Runner(Protocol):
         argv: Sequence[str],
         *,
         timeout: float,
-        env: Optional[Mapping[str, str]] = None,
-        cwd: Optional[str] = None,
-        on_line: Optional[Callable[[str], None]] = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        on_line: Callable[[str], None] | None = None,
     ) -> Completed: ...
 
-    def which(self, program: str, path: Optional[str] = None) -> Optional[str]: ...
+    def which(self, program: str, path: str | None = None) -> str | None: ...
 
 
 def _decode(data: bytes | None) -> str:
@@ -73,7 +73,7 @@ def _decode(data: bytes | None) -> str:
 class SubprocessRunner:
     """The real runner: each command in its own process group, killed whole at its timeout."""
 
-    def which(self, program: str, path: Optional[str] = None) -> Optional[str]:
+    def which(self, program: str, path: str | None = None) -> str | None:
         return shutil.which(program, path=path)
 
     def run(
@@ -81,9 +81,9 @@ class SubprocessRunner:
         argv: Sequence[str],
         *,
         timeout: float,
-        env: Optional[Mapping[str, str]] = None,
-        cwd: Optional[str] = None,
-        on_line: Optional[Callable[[str], None]] = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        on_line: Callable[[str], None] | None = None,
     ) -> Completed:
         args = tuple(argv)
         start = time.monotonic()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 import pytest
 
@@ -19,7 +19,7 @@ class FakeRunner:
     on_path: dict[str, str] = field(default_factory=dict)
     calls: list[tuple[str, ...]] = field(default_factory=list)
 
-    def which(self, program: str, path: Optional[str] = None) -> Optional[str]:
+    def which(self, program: str, path: str | None = None) -> str | None:
         return self.on_path.get(program)
 
     def run(
@@ -27,9 +27,9 @@ class FakeRunner:
         argv: Sequence[str],
         *,
         timeout: float,
-        env: Optional[Mapping[str, str]] = None,
-        cwd: Optional[str] = None,
-        on_line: Optional[Callable[[str], None]] = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        on_line: Callable[[str], None] | None = None,
     ) -> Completed:
         args = tuple(argv)
         self.calls.append(args)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Optional
 
 from envcheck.doctor import Finding, pip_install
 from envcheck.facts import Driver, Environment, Gpu, Missing, Mmcv, Torch
 from envcheck.matrix import Matrix, TorchBuild
 
 
-def version_tuple(text: Optional[str]) -> tuple[int, ...]:
+def version_tuple(text: str | None) -> tuple[int, ...]:
     """550.54.15 -> (550, 54, 15); 12.4 -> (12, 4); junk -> ()."""
     out = []
     for part in (text or "").split("."):
@@ -46,7 +45,7 @@ def arch_covers(arch_list: Sequence[str], compute_capability: str) -> bool:
     return False
 
 
-def suggest_cuda_build(env: Environment, matrix: Matrix, torch: Torch) -> Optional[TorchBuild]:
+def suggest_cuda_build(env: Environment, matrix: Matrix, torch: Torch) -> TorchBuild | None:
     """The newest CUDA build of this torch release that the driver runs and every GPU is covered by."""
     row = matrix.torch_release(torch.version)
     if row is None:
@@ -79,10 +78,13 @@ def torch_cpu_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     fix = (pip_install(env, "--force-reinstall", *pins, "--index-url", build.index_url),) if build else ()
     names = ", ".join(sorted({g.name for g in env.gpu_list}))
     yield Finding(
-        "torch-cpu-only", "warning", f"torch {torch.version} is a CPU-only build, but this machine has {names}",
+        "torch-cpu-only",
+        "warning",
+        f"torch {torch.version} is a CPU-only build, but this machine has {names}",
         "everything runs on the CPU; `.cuda()` raises `Torch not compiled with CUDA enabled`",
-        fix, build.source if build else "",
-    )  # fmt: skip
+        fix,
+        build.source if build else "",
+    )
 
 
 def driver_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -91,8 +93,13 @@ def driver_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         return
     if isinstance(driver, Missing):
         if env.gpu_list or "present" in driver.reason:
-            yield Finding("driver-too-old", "error", "NVIDIA GPU present but no working driver",
-                          driver.reason, ("install the NVIDIA driver (>= the version below) and reboot",))  # fmt: skip
+            yield Finding(
+                "driver-too-old",
+                "error",
+                "NVIDIA GPU present but no working driver",
+                driver.reason,
+                ("install the NVIDIA driver (>= the version below) and reboot",),
+            )
         return
     platform = env.platform.key if env.platform else "linux"
     need = version_tuple(torch.cuda)
@@ -110,31 +117,36 @@ def driver_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     if compat_floor and have < version_tuple(compat_floor):
         if lifted:
             yield Finding(
-                "driver-forward-compat", "info",
+                "driver-forward-compat",
+                "info",
                 f"driver {driver.version} is older than CUDA {torch.cuda} needs; forward compat lifts it to {driver.forward_compat_cuda}",
                 f"{driver.forward_compat} is on the loader path (data-center GPUs only)",
-            )  # fmt: skip
+            )
             return
         yield Finding(
-            "driver-too-old", "error",
+            "driver-too-old",
+            "error",
             f"driver {driver.version} is too old for torch's CUDA {torch.cuda} (needs >= {compat_floor})",
             "`torch.cuda.is_available()` is False: the CUDA runtime refuses to start on this driver",
             (*fix, f"or upgrade the NVIDIA driver to >= {full_floor or compat_floor}"),
             "matrices/nvidia.toml",
-        )  # fmt: skip
+        )
     elif full_floor and have < version_tuple(full_floor) and not lifted:
         yield Finding(
-            "driver-too-old", "warning",
+            "driver-too-old",
+            "warning",
             f"driver {driver.version} runs CUDA {torch.cuda} only under minor-version compatibility (full support from {full_floor})",
             "prebuilt kernels run, but PTX JIT and code built with a newer nvcc can fail; build with TORCH_CUDA_ARCH_LIST set to this GPU",
-            fix, "matrices/nvidia.toml",
-        )  # fmt: skip
+            fix,
+            "matrices/nvidia.toml",
+        )
     elif lifted and full_floor and have < version_tuple(full_floor):
         yield Finding(
-            "driver-forward-compat", "info",
+            "driver-forward-compat",
+            "info",
             f"forward compatibility ({driver.forward_compat}) runs CUDA {driver.forward_compat_cuda} on driver {driver.version}",
             "not a problem: the host driver alone would be too old, the cuda-compat libcuda makes up for it",
-        )  # fmt: skip
+        )
 
 
 def arch_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -146,12 +158,15 @@ def arch_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         if gpu.compute_capability and not arch_covers(torch.arch_list, gpu.compute_capability):
             build = suggest_cuda_build(env, matrix, torch)
             yield Finding(
-                "cuda-arch", "error",
+                "cuda-arch",
+                "error",
                 f"torch {torch.version} has no kernels for {gpu.name} ({gpu.sm})",
                 f"it was built for {' '.join(torch.arch_list)}: `no kernel image is available for execution on the device`",
-                (pip_install(env, "--force-reinstall", f"torch=={torch.base_version}", "--index-url", build.index_url),) if build else (),
+                (pip_install(env, "--force-reinstall", f"torch=={torch.base_version}", "--index-url", build.index_url),)
+                if build
+                else (),
                 torch.arch_list_source,
-            )  # fmt: skip
+            )
 
 
 def mmcv_cuda_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -166,25 +181,34 @@ def mmcv_cuda_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     if ops == "cpu":
         if torch.cuda and env.gpu_list:
             yield Finding(
-                "mmcv-cpu-only-build", "warning", f"mmcv {mmcv.version}'s ops were compiled without CUDA",
+                "mmcv-cpu-only-build",
+                "warning",
+                f"mmcv {mmcv.version}'s ops were compiled without CUDA",
                 "ops on cuda:0 fail: `... implementation for device cuda:0 not found`",
-                ("rebuild: see `envcheck plan` (FORCE_CUDA=1, TORCH_CUDA_ARCH_LIST for this GPU)",), mmcv.ops_cuda_source,
-            )  # fmt: skip
+                ("rebuild: see `envcheck plan` (FORCE_CUDA=1, TORCH_CUDA_ARCH_LIST for this GPU)",),
+                mmcv.ops_cuda_source,
+            )
         return
     if ops == "rocm" or torch.hip:
         return
     if not torch.cuda:
         yield Finding(
-            "abi-undefined-symbol", "error", f"mmcv {mmcv.version}'s ops need CUDA {ops}, but torch {torch.version} is CPU-only",
+            "abi-undefined-symbol",
+            "error",
+            f"mmcv {mmcv.version}'s ops need CUDA {ops}, but torch {torch.version} is CPU-only",
             "importing mmcv.ops fails: its CUDA libraries (libc10_cuda, libcudart) are absent",
-            ("reinstall mmcv built for this torch: envcheck plan",), mmcv.ops_cuda_source,
-        )  # fmt: skip
+            ("reinstall mmcv built for this torch: envcheck plan",),
+            mmcv.ops_cuda_source,
+        )
     elif version_tuple(ops)[:1] != version_tuple(torch.cuda)[:1]:
         yield Finding(
-            "abi-undefined-symbol", "error", f"mmcv {mmcv.version}'s ops were built for CUDA {ops}, torch uses CUDA {torch.cuda}",
+            "abi-undefined-symbol",
+            "error",
+            f"mmcv {mmcv.version}'s ops were built for CUDA {ops}, torch uses CUDA {torch.cuda}",
             "importing mmcv.ops fails (missing libcudart / undefined symbol)",
-            ("reinstall mmcv built for this torch: envcheck plan",), mmcv.ops_cuda_source,
-        )  # fmt: skip
+            ("reinstall mmcv built for this torch: envcheck plan",),
+            mmcv.ops_cuda_source,
+        )
 
 
 def deep_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -195,17 +219,22 @@ def deep_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         yield Finding("torch-import", "error", "torch fails at import or CUDA init", deep.error)
     elif isinstance(torch, Torch) and torch.cuda and env.gpu_list and not deep.cuda_available:
         yield Finding(
-            "cuda-init", "error", f"torch {torch.version} sees no CUDA device although {len(env.gpu_list)} GPU(s) exist",
+            "cuda-init",
+            "error",
+            f"torch {torch.version} sees no CUDA device although {len(env.gpu_list)} GPU(s) exist",
             "torch.cuda.is_available() is False: driver too old, GPU hidden (CUDA_VISIBLE_DEVICES) or a broken install",
-        )  # fmt: skip
+        )
     if deep.mmcv_ops_error:
         text = deep.mmcv_ops_error
         code = (
-            "abi-undefined-symbol" if "undefined symbol" in text
-            else "mmcv-ops-missing" if "_ext" in text
-            else "abi-dll-load-failed" if "DLL load failed" in text
+            "abi-undefined-symbol"
+            if "undefined symbol" in text
+            else "mmcv-ops-missing"
+            if "_ext" in text
+            else "abi-dll-load-failed"
+            if "DLL load failed" in text
             else "mmcv-ops-import"
-        )  # fmt: skip
+        )
         yield Finding(code, "error", "`import mmcv.ops` fails", text, ("envcheck explain  (paste the full error)",))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Optional
 
 from packaging.version import Version
 
@@ -13,11 +12,14 @@ from envcheck.matrix import Matrix, ToolkitRelease
 
 MMCV_DISTS = ("mmcv", "mmcv-full", "mmcv-lite")
 OPENCV_DISTS = (
-    "opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless",
-)  # fmt: skip
+    "opencv-python",
+    "opencv-python-headless",
+    "opencv-contrib-python",
+    "opencv-contrib-python-headless",
+)
 
 
-def installed_mmcv(env: Environment) -> Optional[tuple[str, Version]]:
+def installed_mmcv(env: Environment) -> tuple[str, Version] | None:
     """(distribution, version) of what `import mmcv` loads, if anything."""
     if isinstance(env.mmcv, Mmcv):
         v = parse_version(env.mmcv.version)
@@ -29,21 +31,21 @@ def installed_mmcv(env: Environment) -> Optional[tuple[str, Version]]:
     return None
 
 
-def dep_version(env: Environment, dep: str) -> Optional[Version]:
+def dep_version(env: Environment, dep: str) -> Version | None:
     if dep == "mmcv":
         found = installed_mmcv(env)
         return found[1] if found else None
     return env.version_of(dep)
 
 
-def toolkit_release(matrix: Matrix, name: str, version: Version) -> Optional[ToolkitRelease]:
+def toolkit_release(matrix: Matrix, name: str, version: Version) -> ToolkitRelease | None:
     for key, release in matrix.toolkits.get(name, {}).items():
         if parse_version(key) == version:
             return release
     return None
 
 
-def installed_toolkits(env: Environment, matrix: Matrix) -> list[tuple[str, Version, Optional[ToolkitRelease]]]:
+def installed_toolkits(env: Environment, matrix: Matrix) -> list[tuple[str, Version, ToolkitRelease | None]]:
     out = []
     for name in matrix.toolkits:
         v = env.version_of(name)
@@ -74,7 +76,9 @@ def mmcv_has_wheel(env: Environment, matrix: Matrix, version: Version) -> bool:
     return False
 
 
-def best_version(env: Environment, matrix: Matrix, dep: str, toolkits: list[tuple[str, Version, Optional[ToolkitRelease]]]) -> Optional[Version]:
+def best_version(
+    env: Environment, matrix: Matrix, dep: str, toolkits: list[tuple[str, Version, ToolkitRelease | None]]
+) -> Version | None:
     """The newest `dep` every installed toolkit's guard admits; for mmcv, a prebuilt one first."""
     allowed = [
         v
@@ -112,25 +116,32 @@ def guard_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     for name, version, release in toolkits:
         if release is None:
             yield Finding(
-                "unknown-release", "info", f"{name} {version} is not in envcheck's matrices",
+                "unknown-release",
+                "info",
+                f"{name} {version} is not in envcheck's matrices",
                 "its import-time version checks could not be verified",
                 source="matrices/toolkits.toml",
-            )  # fmt: skip
+            )
             continue
         for dep, req in release.requires.items():
             have = dep_version(env, dep)
             if have is None:
                 best = best_version(env, matrix, dep, toolkits)
                 fix = (
-                    mmcv_fix(env, matrix, best, names) if dep == "mmcv" and best
-                    else (pip_install(env, f"{dep}=={best}"),) if best
+                    mmcv_fix(env, matrix, best, names)
+                    if dep == "mmcv" and best
+                    else (pip_install(env, f"{dep}=={best}"),)
+                    if best
                     else (f"envcheck plan {names}",)
-                )  # fmt: skip
+                )
                 yield Finding(
-                    "missing-dependency", "error", f"{name} {version} needs {dep}, which is not installed",
+                    "missing-dependency",
+                    "error",
+                    f"{name} {version} needs {dep}, which is not installed",
                     f"`import {release.import_name}` fails without {dep} ({dep}{req} is required)",
-                    fix, release.source,
-                )  # fmt: skip
+                    fix,
+                    release.source,
+                )
             elif not req.allows(have):
                 best = best_version(env, matrix, dep, toolkits)
                 if best is not None and dep == "mmcv":
@@ -140,10 +151,13 @@ def guard_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
                 else:
                     fix = (f"envcheck plan {names}",)
                 yield Finding(
-                    "version-guard", "error", f"{name} {version} rejects the installed {dep} {have}",
+                    "version-guard",
+                    "error",
+                    f"{name} {version} rejects the installed {dep} {have}",
                     f"its import-time check requires {dep}{req}: `import {release.import_name}` raises",
-                    fix, release.source,
-                )  # fmt: skip
+                    fix,
+                    release.source,
+                )
 
 
 def ops_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -163,10 +177,13 @@ def ops_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     names = " ".join(n for n, _, _ in toolkits)
     fix = mmcv_fix(env, matrix, best, names) if best else (f"envcheck plan {names}",)
     yield Finding(
-        "mmcv-ops-missing", "error", f"{dist} {version} has no compiled ops, but {', '.join(needing)} need them",
+        "mmcv-ops-missing",
+        "error",
+        f"{dist} {version} has no compiled ops, but {', '.join(needing)} need them",
         "they import mmcv.ops: `No module named 'mmcv._ext'`",
-        fix, "matrices/toolkits.toml (needs_ops)",
-    )  # fmt: skip
+        fix,
+        "matrices/toolkits.toml (needs_ops)",
+    )
 
 
 def mixed_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -174,25 +191,31 @@ def mixed_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     if len(present) > 1:
         keep = "mmcv" if "mmcv" in present else present[0]
         yield Finding(
-            "package-conflict", "error", f"{' and '.join(present)} are installed together",
+            "package-conflict",
+            "error",
+            f"{' and '.join(present)} are installed together",
             "they all install the `mmcv` package into the same place; whichever came last wins, files mixed",
             (pip_uninstall(env, *present), pip_install(env, f"{keep}=={env.packages[keep]}")),
             "shared/reference/failures/CODES.md (package-conflict)",
-        )  # fmt: skip
+        )
     cv = sorted(n for n in env.packages if n in OPENCV_DISTS)
     if len(cv) > 1:
         yield Finding(
-            "package-conflict", "warning", f"several OpenCV builds installed: {', '.join(cv)}",
+            "package-conflict",
+            "warning",
+            f"several OpenCV builds installed: {', '.join(cv)}",
             "they share the cv2 module; uninstalling one breaks the others",
             (pip_uninstall(env, *cv), pip_install(env, cv[0])),
-        )  # fmt: skip
+        )
     for name, copies in env.duplicates.items():
         where = "; ".join(f"{d.version} in {d.location}" for d in copies)
         yield Finding(
-            "package-conflict", "warning", f"{name} is installed {len(copies)} times",
+            "package-conflict",
+            "warning",
+            f"{name} is installed {len(copies)} times",
             f"the first on sys.path shadows the rest ({where})",
             (pip_uninstall(env, name), pip_install(env, f"{name}=={copies[0].version}")),
-        )  # fmt: skip
+        )
 
 
 def runtime_needs_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -203,10 +226,13 @@ def runtime_needs_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         missing = [m for m in release.extra_runtime if not env.has(m.split("[")[0])]
         if missing:
             yield Finding(
-                "missing-optional-dependency", "error", f"{name} {version} needs {', '.join(missing)} (not installed)",
+                "missing-optional-dependency",
+                "error",
+                f"{name} {version} needs {', '.join(missing)} (not installed)",
                 f"`import {release.import_name}` fails: it imports them but does not declare them",
-                (pip_install(env, *missing),), release.source,
-            )  # fmt: skip
+                (pip_install(env, *missing),),
+                release.source,
+            )
         if release.needs_torchvision and isinstance(torch, Torch):
             tv = env.version_of("torchvision")
             row = matrix.torch_release(torch.version)
@@ -214,10 +240,13 @@ def runtime_needs_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             if tv is None:
                 pin = f"torchvision=={want}" if want else "torchvision"
                 yield Finding(
-                    "missing-optional-dependency", "error", f"{name} {version} needs torchvision (not installed)",
+                    "missing-optional-dependency",
+                    "error",
+                    f"{name} {version} needs torchvision (not installed)",
                     f"`import {release.import_name}` imports torchvision",
-                    (pip_install(env, pin, f"torch=={torch.base_version}"),), release.source,
-                )  # fmt: skip
+                    (pip_install(env, pin, f"torch=={torch.base_version}"),),
+                    release.source,
+                )
 
 
 def torchvision_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -230,18 +259,23 @@ def torchvision_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     want = parse_version(row.torchvision)
     if want and (want.major, want.minor) != (tv.major, tv.minor):
         yield Finding(
-            "torchvision-mismatch", "error", f"torchvision {tv} does not match torch {torch.version} (wants {row.torchvision})",
+            "torchvision-mismatch",
+            "error",
+            f"torchvision {tv} does not match torch {torch.version} (wants {row.torchvision})",
             "torchvision's compiled ops are built for one torch release: `operator torchvision::nms does not exist`",
-            (pip_install(env, f"torchvision=={row.torchvision}", f"torch=={torch.base_version}"),), row.source,
-        )  # fmt: skip
+            (pip_install(env, f"torchvision=={row.torchvision}", f"torch=={torch.base_version}"),),
+            row.source,
+        )
 
 
 def unreadable_path_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     for error in env.path_errors:
         yield Finding(
-            "unreadable-site-packages", "warning", f"cannot read a sys.path entry: {error}",
+            "unreadable-site-packages",
+            "warning",
+            f"cannot read a sys.path entry: {error}",
             "packages there are invisible to envcheck and to pip; imports from there may fail too",
-        )  # fmt: skip
+        )
 
 
 RULES = (unreadable_path_rule, guard_rule, ops_rule, mixed_rule, runtime_needs_rule, torchvision_rule)

@@ -31,39 +31,55 @@ def _setuptools_pin(env: Environment) -> str:
 
 def pkg_resources_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     st = env.version_of("setuptools")
-    absent = env.pkg_resources is False or (env.pkg_resources is None and st is not None and st >= PKG_RESOURCES_REMOVED)
+    absent = env.pkg_resources is False or (
+        env.pkg_resources is None and st is not None and st >= PKG_RESOURCES_REMOVED
+    )
     py = parse_version(env.python.version) if env.python else None
     if not absent and st and py and py >= Version("3.12") and st < IMPIMPORTER_FIXED:
         yield Finding(
-            "python312-setuptools", "error", f"setuptools {st} is too old for Python {py}",
+            "python312-setuptools",
+            "error",
+            f"setuptools {st} is too old for Python {py}",
             "its pkg_resources uses pkgutil.ImpImporter, removed in Python 3.12: mim and mmcv builds crash on import",
-            (pip_install(env, _setuptools_pin(env)),), "pypa/setuptools#3685",
-        )  # fmt: skip
+            (pip_install(env, _setuptools_pin(env)),),
+            "pypa/setuptools#3685",
+        )
     if not absent:
         return
     have = f"setuptools {st}" if st else "no setuptools"
     fix = (pip_install(env, _setuptools_pin(env)),)
     if env.has("openmim"):
         yield Finding(
-            "mim-pkg_resources", "error", f"mim cannot start: {have} has no pkg_resources",
+            "mim-pkg_resources",
+            "error",
+            f"mim cannot start: {have} has no pkg_resources",
             "mim/utils/utils.py imports pkg_resources at startup: `No module named 'pkg_resources'`",
-            fix, "open-mmlab/mim@v0.3.9:mim/utils/utils.py",
-        )  # fmt: skip
+            fix,
+            "open-mmlab/mim@v0.3.9:mim/utils/utils.py",
+        )
     engine = env.version_of("mmengine")
     row = matrix.mmengine.get(str(engine)) if engine else None
     if row is not None and row.pkg_resources_at_runtime:
         yield Finding(
-            "mim-pkg_resources", "warning", f"mmengine {engine} needs pkg_resources at run time ({have})",
+            "mim-pkg_resources",
+            "warning",
+            f"mmengine {engine} needs pkg_resources at run time ({have})",
             "mmengine.utils.get_installed_path imports it: configs inheriting another package's (mmdet::...) and mmpose inference fail",
-            fix, row.source,
-        )  # fmt: skip
+            fix,
+            row.source,
+        )
     if not _has_ops(env):
         yield Finding(
-            "build-isolation-pkg_resources", "warning", f"a source build of mmcv will fail ({have} has no pkg_resources)",
+            "build-isolation-pkg_resources",
+            "warning",
+            f"a source build of mmcv will fail ({have} has no pkg_resources)",
             "mmcv's setup.py imports pkg_resources; pip's isolated build env always gets the newest setuptools",
-            (pip_install(env, _setuptools_pin(env), "wheel", "ninja"), "then build with: pip install --no-build-isolation mmcv==..."),
+            (
+                pip_install(env, _setuptools_pin(env), "wheel", "ninja"),
+                "then build with: pip install --no-build-isolation mmcv==...",
+            ),
             "open-mmlab/mmcv@v2.2.0:setup.py",
-        )  # fmt: skip
+        )
 
 
 def prebuilt_wheel_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -75,10 +91,13 @@ def prebuilt_wheel_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     tags = sorted({t for r in releases for t in r.python_tags}, key=lambda t: int(t[2:]) if t[2:].isdigit() else 0)
     if tags and py_tag not in tags and int(py_tag[2:] or 0) > int(tags[-1][2:] or 0):
         yield Finding(
-            "python-unsupported", "warning", f"no mmcv release has a prebuilt wheel for Python {env.python.minor}",
+            "python-unsupported",
+            "warning",
+            f"no mmcv release has a prebuilt wheel for Python {env.python.minor}",
             f"the newest wheels stop at {tags[-1]}: installing mmcv with ops here means a source build (20+ minutes)",
-            ("envcheck plan mmdet   (shows the options and their cost)",), "matrices/mmcv.toml",
-        )  # fmt: skip
+            ("envcheck plan mmdet   (shows the options and their cost)",),
+            "matrices/mmcv.toml",
+        )
         return
     torch = env.torch
     if not isinstance(torch, Torch):
@@ -88,44 +107,55 @@ def prebuilt_wheel_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     listed = sorted({m for r in releases for m in r.wheels.get(platform, {})}, key=version_tuple)
     newest = listed[-1] if listed else "none"
     yield Finding(
-        "no-prebuilt-wheel", "warning",
+        "no-prebuilt-wheel",
+        "warning",
         f"no prebuilt mmcv wheel for torch {torch.minor} ({torch.cuda_tag}), {py_tag}, {platform}",
         f"prebuilt wheels stop at torch {newest}: `pip install mmcv` compiles from source (20+ minutes, often fails)",
-        ("envcheck plan mmdet   (shows the options and their cost)",), "matrices/mmcv.toml",
-    )  # fmt: skip
+        ("envcheck plan mmdet   (shows the options and their cost)",),
+        "matrices/mmcv.toml",
+    )
 
 
 def mim_pip_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     pip = env.version_of("pip")
     if env.has("openmim") and pip and pip >= MIM_EXTRAS_BROKEN:
         yield Finding(
-            "mim-pip-extras", "warning", f"`mim install` drops OpenMMLab dependencies with pip {pip}",
-            "pip >= 24.1 ignores mim's injected `extra == \"mim\"` requirements: mmcv/mmengine silently not installed",
+            "mim-pip-extras",
+            "warning",
+            f"`mim install` drops OpenMMLab dependencies with pip {pip}",
+            'pip >= 24.1 ignores mim\'s injected `extra == "mim"` requirements: mmcv/mmengine silently not installed',
             ("install with explicit pins instead: envcheck install TOOLKIT", pip_install(env, "pip<24.1")),
             "open-mmlab/mim#244",
-        )  # fmt: skip
+        )
 
 
 def nvcc_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     torch, chain = env.torch, env.toolchain
     home = chain.cuda_home
-    if isinstance(home, CudaHome) and not home.variable.startswith("default") and (not home.exists or not home.has_nvcc):
+    if (
+        isinstance(home, CudaHome)
+        and not home.variable.startswith("default")
+        and (not home.exists or not home.has_nvcc)
+    ):
         state = "does not exist" if not home.exists else "has no bin/nvcc"
         yield Finding(
-            "cuda-home", "warning", f"{home.variable}={home.path} {state}",
+            "cuda-home",
+            "warning",
+            f"{home.variable}={home.path} {state}",
             "CUDA extension builds (mmcv ops) read it to find nvcc and fail",
             (f"export {home.variable}=<the CUDA toolkit matching torch's CUDA>  (or unset it)",),
-        )  # fmt: skip
+        )
     if not (isinstance(torch, Torch) and torch.cuda) or _has_ops(env):
         return
     nvcc = chain.nvcc
     if isinstance(nvcc, Tool) and version_tuple(nvcc.version)[:1] != version_tuple(torch.cuda)[:1]:
         yield Finding(
-            "cuda-version-mismatch-build", "warning",
+            "cuda-version-mismatch-build",
+            "warning",
             f"nvcc {nvcc.version} ({nvcc.path}) differs from torch's CUDA {torch.cuda}",
             "torch's extension builder refuses a CUDA major mismatch: an mmcv source build fails",
             (f"install the CUDA {torch.cuda} toolkit and point CUDA_HOME at it, or use a prebuilt mmcv wheel",),
-        )  # fmt: skip
+        )
 
 
 def weights_only_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -136,11 +166,13 @@ def weights_only_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     row = matrix.mmengine.get(str(engine))
     if tv and tv >= WEIGHTS_ONLY_DEFAULT and row is not None and not row.weights_only_safe:
         yield Finding(
-            "weights-only", "warning", f"mmengine {engine} cannot load OpenMMLab checkpoints under torch {torch.base_version}",
+            "weights-only",
+            "warning",
+            f"mmengine {engine} cannot load OpenMMLab checkpoints under torch {torch.base_version}",
             "torch >= 2.6 loads with weights_only=True by default: `Weights only load failed` in load_checkpoint",
             ("export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1   (only for checkpoints you trust)",),
             f"{row.source}; https://docs.pytorch.org/docs/stable/miscellaneous_environment_variables.html",
-        )  # fmt: skip
+        )
 
 
 def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
@@ -152,10 +184,13 @@ def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         row = matrix.torch_release(torch.version)
         if row is not None and not row.numpy2:
             yield Finding(
-                "numpy2-abi", "error", f"torch {torch.base_version} was built for NumPy 1, NumPy {numpy} is installed",
+                "numpy2-abi",
+                "error",
+                f"torch {torch.base_version} was built for NumPy 1, NumPy {numpy} is installed",
                 "torch < 2.3 cannot use NumPy 2: `A module that was compiled using NumPy 1.x cannot be run in NumPy 2`",
-                (pip_install(env, "numpy<2"),), row.source,
-            )  # fmt: skip
+                (pip_install(env, "numpy<2"),),
+                row.source,
+            )
     for entry in matrix.numpy_abi:
         have = env.version_of(entry.package)
         if have is None:
@@ -164,23 +199,33 @@ def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         if first is None or have < first:
             upgrade = pip_install(env, f"{entry.package}>={first}") if first else None
             yield Finding(
-                "numpy2-abi", "error", f"{entry.package} {have} was built for NumPy 1, NumPy {numpy} is installed",
+                "numpy2-abi",
+                "error",
+                f"{entry.package} {have} was built for NumPy 1, NumPy {numpy} is installed",
                 entry.symptom,
-                tuple(x for x in (upgrade, pip_install(env, "numpy<2")) if x), entry.source,
-            )  # fmt: skip
+                tuple(x for x in (upgrade, pip_install(env, "numpy<2")) if x),
+                entry.source,
+            )
 
 
 def torch_missing_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     if isinstance(env.torch, Torch) or not env.python:
         return
     yield Finding(
-        "torch-missing", "warning", "torch is not installed in this interpreter",
+        "torch-missing",
+        "warning",
+        "torch is not installed in this interpreter",
         "every OpenMMLab package needs it; mim cannot even compute a wheel index without it",
         ("envcheck plan mmdet   (picks a torch build for this machine)",),
-    )  # fmt: skip
+    )
 
 
 RULES = (
-    torch_missing_rule, pkg_resources_rule, prebuilt_wheel_rule, mim_pip_rule, nvcc_rule,
-    weights_only_rule, numpy_rule,
-)  # fmt: skip
+    torch_missing_rule,
+    pkg_resources_rule,
+    prebuilt_wheel_rule,
+    mim_pip_rule,
+    nvcc_rule,
+    weights_only_rule,
+    numpy_rule,
+)

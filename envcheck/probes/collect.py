@@ -7,7 +7,6 @@ import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Optional
 
 from envcheck.facts import Environment, Missing, PlatformInfo
 from envcheck.probes.context import detect_context
@@ -32,10 +31,10 @@ def read_distro(root: Path) -> str:
 
 
 def inspect_environment(
-    python: Optional[str] = None,
+    python: str | None = None,
     *,
-    runner: Optional[Runner] = None,
-    environ: Optional[Mapping[str, str]] = None,
+    runner: Runner | None = None,
+    environ: Mapping[str, str] | None = None,
     root: Path = Path("/"),
     deep: bool = False,
     timeout: float = 5.0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import BinaryIO, Optional
+from typing import BinaryIO
 
 SHT_DYNAMIC = 6
 DT_NULL, DT_NEEDED = 0, 1
@@ -80,7 +80,7 @@ def _needed(fh: BinaryIO) -> list[str]:
 _CUDART = re.compile(r"^libcudart\.so\.(\d+)(?:\.(\d+))?")
 
 
-def cuda_of_needed(needed: list[str]) -> Optional[str]:
+def cuda_of_needed(needed: list[str]) -> str | None:
     """The CUDA an extension links against: "12" (or "11.8" for old SONAMEs), "cpu", or None.
 
     libcudart's SONAME carries the major version (libcudart.so.12) and, before CUDA 11, the

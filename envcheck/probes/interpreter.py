@@ -8,7 +8,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
@@ -31,7 +31,7 @@ class InterpreterFacts:
     dists: tuple[Dist, ...]
     torch: Maybe[Torch]
     mmcv: Maybe[Mmcv]
-    pkg_resources: Optional[bool]
+    pkg_resources: bool | None
     colab_module: bool
     path_errors: tuple[str, ...] = ()
 
@@ -66,9 +66,7 @@ def run_child(runner: Runner, python: str, timeout: float = 20.0) -> dict[str, A
     except ValueError:
         doc = None
     if not isinstance(doc, dict) or doc.get("probe") != 1:
-        raise ProbeError(
-            f"{python} is not a working Python 3 interpreter ({done.describe_failure()})"
-        )
+        raise ProbeError(f"{python} is not a working Python 3 interpreter ({done.describe_failure()})")
     return doc
 
 
@@ -89,7 +87,7 @@ def parse_version_py(text: str) -> dict[str, Any]:
 _CUDNN_FILE = re.compile(r"(?:lib)?cudnn(?:64)?(?:_\w+?)?(?:\.so)?[._](\d+)(?:\.(\d+))?(?:\.(\d+))?")
 
 
-def cudnn_code(files: list[str], dists: dict[str, str]) -> Optional[str]:
+def cudnn_code(files: list[str], dists: dict[str, str]) -> str | None:
     """cuDNN as torch.backends.cudnn.version() spells it (90100, 8902), from files or wheels."""
     version = None
     for name, ver in dists.items():
@@ -103,11 +101,11 @@ def cudnn_code(files: list[str], dists: dict[str, str]) -> Optional[str]:
                 break
     if not version:
         return None
-    major, minor, patch = (int(x) for x in (version + ["0", "0"])[:3])
+    major, minor, patch = (int(x) for x in ([*version, "0", "0"])[:3])
     return str(major * 10000 + minor * 100 + patch if major >= 9 else major * 1000 + minor * 100 + patch)
 
 
-def _torch(raw: Optional[dict[str, Any]], versions: dict[str, str]) -> Maybe[Torch]:
+def _torch(raw: dict[str, Any] | None, versions: dict[str, str]) -> Maybe[Torch]:
     if not raw:
         return Missing("torch is not installed in this interpreter", "importlib.util.find_spec")
     if "error" in raw:
@@ -116,7 +114,7 @@ def _torch(raw: Optional[dict[str, Any]], versions: dict[str, str]) -> Maybe[Tor
     version = values.get("__version__") or versions.get("torch")
     if not version:
         return Missing("torch/version.py is missing or unreadable", raw.get("dir", ""))
-    abi: Optional[bool] = None
+    abi: bool | None = None
     for line in raw.get("cmake_flags") or []:
         if "_GLIBCXX_USE_CXX11_ABI=" in line:
             abi = "_GLIBCXX_USE_CXX11_ABI=1" in line
@@ -131,7 +129,7 @@ def _torch(raw: Optional[dict[str, Any]], versions: dict[str, str]) -> Maybe[Tor
     )
 
 
-def _mmcv(raw: Optional[dict[str, Any]], dists: tuple[Dist, ...]) -> Maybe[Mmcv]:
+def _mmcv(raw: dict[str, Any] | None, dists: tuple[Dist, ...]) -> Maybe[Mmcv]:
     if not raw:
         return Missing("mmcv is not installed", "importlib.util.find_spec")
     if "error" in raw or not raw.get("dir"):

@@ -21,7 +21,7 @@ def _shared(tmp_path: Path, name: str, links: list[str]) -> Path:
     for soname in links:
         stub = tmp_path / soname
         src = tmp_path / "stub.c"
-        src.write_text("int stub_symbol_%d(void) { return 0; }\n" % len(soname))
+        src.write_text(f"int stub_symbol_{len(soname)}(void) {{ return 0; }}\n")
         subprocess.run([cc, "-shared", "-fPIC", f"-Wl,-soname,{soname}", "-o", str(stub), str(src)], check=True)
         flags.append(str(stub))
     main = tmp_path / "ext.c"

@@ -35,7 +35,7 @@ def _script(tmp_path: Path, name: str, body: str) -> str:
 
 def test_probe_of_this_interpreter_matches_sys() -> None:
     facts = parse_child(run_child(SubprocessRunner(), sys.executable), sys.executable)
-    assert facts.python.version == "%d.%d.%d" % sys.version_info[:3]
+    assert facts.python.version == ".".join(map(str, sys.version_info[:3]))
     assert facts.python.tag == f"cp{sys.version_info[0]}{sys.version_info[1]}"
     assert facts.python.executable == sys.executable
     names = {d.name for d in facts.dists}
@@ -46,9 +46,7 @@ def test_probe_of_this_interpreter_matches_sys() -> None:
 def test_probe_never_imports_torch_or_third_party() -> None:
     source = (Path(__file__).parents[2] / "envcheck" / "probes" / "_child.py").read_text()
     imports = {
-        line.split()[1].split(".")[0]
-        for line in source.splitlines()
-        if line.strip().startswith(("import ", "from "))
+        line.split()[1].split(".")[0] for line in source.splitlines() if line.strip().startswith(("import ", "from "))
     }
     stdlib = set(sys.stdlib_module_names) if hasattr(sys, "stdlib_module_names") else imports
     assert imports <= stdlib, imports - stdlib
@@ -92,7 +90,7 @@ def test_program_not_named_python_is_never_run(tmp_path: Path) -> None:
 def test_non_executable_file(tmp_path: Path) -> None:
     path = tmp_path / "python3"
     path.write_text("not a program")
-    with pytest.raises(ProbeError, match="cannot run .*not executable"):
+    with pytest.raises(ProbeError, match=r"cannot run .*not executable"):
         run_child(SubprocessRunner(), str(path))
 
 
@@ -106,7 +104,7 @@ def test_binary_garbage_named_python(tmp_path: Path) -> None:
 
 def test_broken_interpreter_that_crashes(tmp_path: Path) -> None:
     exe = _script(tmp_path, "python3", "echo 'Fatal Python error: init_fs_encoding' >&2; exit 1")
-    with pytest.raises(ProbeError, match="not a working Python 3 interpreter .*init_fs_encoding"):
+    with pytest.raises(ProbeError, match=r"not a working Python 3 interpreter .*init_fs_encoding"):
         run_child(SubprocessRunner(), exe)
 
 
@@ -226,7 +224,9 @@ def test_dist_info_names_with_local_versions(tmp_path: Path) -> None:
     site = tmp_path / "site"
     (site / "torch-2.1.2+cu121.dist-info").mkdir(parents=True)
     (site / "mmcv-2.1.0.dist-info").mkdir()
-    (site / "mmcv-2.1.0.dist-info" / "direct_url.json").write_text('{"url": "file:///src/mmcv", "dir_info": {"editable": true}}')
+    (site / "mmcv-2.1.0.dist-info" / "direct_url.json").write_text(
+        '{"url": "file:///src/mmcv", "dir_info": {"editable": true}}'
+    )
     (site / "weird.egg-info").mkdir()
     (site / "weird.egg-info" / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: Weird-Pkg\nVersion: 0.3\n\nbody")
     env = dict(os.environ, PYTHONPATH=str(site))
