@@ -179,8 +179,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     matrix, env, where = _target_env(args)
     request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
     torch = env.torch
-    if args.torch == "keep" and args.cuda and getattr(torch, "cuda_tag", args.cuda) != args.cuda:
-        raise UsageError(f"--torch keep keeps torch {torch.version}, which contradicts --cuda {args.cuda}")  # type: ignore[union-attr]
+    if args.torch == "keep" and args.cuda and torch and torch.cuda_tag != args.cuda:
+        raise UsageError(f"--torch keep keeps torch {torch.version}, which contradicts --cuda {args.cuda}")
     plan = make_plan(request, env, matrix, where)
     if args.json:
         sys.stdout.write(json.dumps(plan.to_json(), indent=2) + "\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TypeVar, Union
+from typing import Literal, TypeVar, Union
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -23,7 +23,7 @@ class Missing:
     reason: str
     source: str = ""
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> Literal[False]:  # lets type checkers narrow `if fact:` to the fact
         return False
 
 

@@ -125,15 +125,10 @@ def guard_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             continue
         for dep, req in release.requires.items():
             have = dep_version(env, dep)
+            if have is not None and req.allows(have):
+                continue
+            fix = _dep_fix(env, matrix, dep, best_version(env, matrix, dep, toolkits), names)
             if have is None:
-                best = best_version(env, matrix, dep, toolkits)
-                fix = (
-                    mmcv_fix(env, matrix, best, names)
-                    if dep == "mmcv" and best
-                    else (pip_install(env, f"{dep}=={best}"),)
-                    if best
-                    else (f"envcheck plan {names}",)
-                )
                 yield Finding(
                     "missing-dependency",
                     "error",
@@ -142,14 +137,7 @@ def guard_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
                     fix,
                     release.source,
                 )
-            elif not req.allows(have):
-                best = best_version(env, matrix, dep, toolkits)
-                if best is not None and dep == "mmcv":
-                    fix: tuple[str, ...] = mmcv_fix(env, matrix, best, names)
-                elif best is not None:
-                    fix = (pip_install(env, f"{dep}=={best}"),)
-                else:
-                    fix = (f"envcheck plan {names}",)
+            else:
                 yield Finding(
                     "version-guard",
                     "error",
@@ -158,6 +146,15 @@ def guard_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
                     fix,
                     release.source,
                 )
+
+
+def _dep_fix(env: Environment, matrix: Matrix, dep: str, best: Version | None, names: str) -> tuple[str, ...]:
+    """The commands that install the best `dep` for every installed toolkit, or the planner when none fits."""
+    if best is None:
+        return (f"envcheck plan {names}   (no single {dep} release satisfies every installed toolkit)",)
+    if dep == "mmcv":
+        return mmcv_fix(env, matrix, best, names)
+    return (pip_install(env, f"{dep}=={best}"),)
 
 
 def ops_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
