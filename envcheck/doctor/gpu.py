@@ -45,37 +45,63 @@ def arch_covers(arch_list: Sequence[str], compute_capability: str) -> bool:
     return False
 
 
-def suggest_cuda_build(env: Environment, matrix: Matrix, torch: Torch) -> TorchBuild | None:
-    """The newest CUDA build of this torch release that the driver runs and every GPU is covered by."""
-    row = matrix.torch_release(torch.version)
-    if row is None:
+def driver_runs(env: Environment, matrix: Matrix, cuda: str) -> bool:
+    """Does this machine's driver run CUDA `cuda` (minor-version compatibility, or forward compat)?"""
+    driver = env.driver
+    if not isinstance(driver, Driver):
+        return True  # unknown: nothing to rule out
+    floor = matrix.min_driver(cuda, env.platform.key if env.platform else "linux", minor_compat=True)
+    fwd = version_tuple(driver.forward_compat_cuda)
+    return (
+        floor is None
+        or version_tuple(driver.version) >= version_tuple(floor)
+        or (bool(fwd) and fwd >= version_tuple(cuda))
+    )
+
+
+def suggest_cuda_build(env: Environment, matrix: Matrix, torch: Torch) -> tuple[str, TorchBuild] | None:
+    """(torch version, build) to switch to: the newest CUDA build of this torch release that the
+    driver runs and that covers every GPU; failing that, the same from the next newer release."""
+    current = matrix.torch_release(torch.version)
+    if current is None:
         return None
-    ceiling = version_tuple(env.driver.effective_cuda_max) if isinstance(env.driver, Driver) else ()
-    fits = []
-    for build in row.builds.values():
-        if not build.tag.startswith("cu"):
-            continue
-        cuda = version_tuple(build.tag[2:-1] + "." + build.tag[-1])
-        if ceiling and cuda > ceiling:
-            continue
-        if build.archs and not all(
-            arch_covers(build.archs, g.compute_capability) for g in env.gpu_list if g.compute_capability
-        ):
-            continue
-        fits.append((cuda, build))
-    return max(fits, key=lambda x: x[0])[1] if fits else None
+    later = sorted(
+        (r for r in matrix.torch.values() if version_tuple(r.minor) > version_tuple(current.minor)),
+        key=lambda r: version_tuple(r.minor),
+    )
+    for row in (current, *later):
+        fits = [
+            b
+            for b in row.builds.values()
+            if b.cuda
+            and driver_runs(env, matrix, b.cuda)
+            and all(b.supports_cc(g.compute_capability) for g in env.gpu_list if g.compute_capability)
+        ]
+        if fits:
+            best = max(fits, key=lambda b: version_tuple(b.cuda))
+            return (torch.base_version if row is current else row.version), best
+    return None
+
+
+def _switch(env: Environment, torch: Torch, found: tuple[str, TorchBuild] | None) -> tuple[str, ...]:
+    if found is None:
+        return ()
+    version, build = found
+    pins = [f"torch=={version}"]
+    tv = env.version_of("torchvision")
+    if tv and version == torch.base_version:
+        pins.append(f"torchvision=={tv.base_version}")
+    elif tv:
+        pins.append("torchvision")  # a newer torch needs its own torchvision: let pip pair them
+    return (pip_install(env, "--force-reinstall", *pins, "--index-url", build.index_url),)
 
 
 def torch_cpu_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     torch = env.torch
     if not (isinstance(torch, Torch) and torch.cpu_only and env.gpu_list and isinstance(env.driver, Driver)):
         return
-    build = suggest_cuda_build(env, matrix, torch)
-    pins = [f"torch=={torch.base_version}"]
-    tv = env.version_of("torchvision")
-    if tv:
-        pins.append(f"torchvision=={tv.base_version}")
-    fix = (pip_install(env, "--force-reinstall", *pins, "--index-url", build.index_url),) if build else ()
+    found = suggest_cuda_build(env, matrix, torch)
+    fix = _switch(env, torch, found)
     names = ", ".join(sorted({g.name for g in env.gpu_list}))
     yield Finding(
         "torch-cpu-only",
@@ -83,7 +109,7 @@ def torch_cpu_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         f"torch {torch.version} is a CPU-only build, but this machine has {names}",
         "everything runs on the CPU; `.cuda()` raises `Torch not compiled with CUDA enabled`",
         fix,
-        build.source if build else "",
+        found[1].source if found else "",
     )
 
 
@@ -108,12 +134,8 @@ def driver_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     have = version_tuple(driver.version)
     fwd = version_tuple(driver.forward_compat_cuda)
     lifted = bool(fwd) and fwd[:2] >= need[:2]
-    build = suggest_cuda_build(env, matrix, torch)
-    fix = (
-        (pip_install(env, "--force-reinstall", f"torch=={torch.base_version}", "--index-url", build.index_url),)
-        if build and build.tag != torch.cuda_tag
-        else ()
-    )
+    found = suggest_cuda_build(env, matrix, torch)
+    fix = _switch(env, torch, found) if found and found[1].tag != torch.cuda_tag else ()
     if compat_floor and have < version_tuple(compat_floor):
         if lifted:
             yield Finding(
@@ -156,15 +178,12 @@ def arch_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     gpus: Sequence[Gpu] = env.gpu_list or (env.deep.devices if env.deep else ())
     for gpu in gpus:
         if gpu.compute_capability and not arch_covers(torch.arch_list, gpu.compute_capability):
-            build = suggest_cuda_build(env, matrix, torch)
             yield Finding(
                 "cuda-arch",
                 "error",
                 f"torch {torch.version} has no kernels for {gpu.name} ({gpu.sm})",
                 f"it was built for {' '.join(torch.arch_list)}: `no kernel image is available for execution on the device`",
-                (pip_install(env, "--force-reinstall", f"torch=={torch.base_version}", "--index-url", build.index_url),)
-                if build
-                else (),
+                _switch(env, torch, suggest_cuda_build(env, matrix, torch)),
                 torch.arch_list_source,
             )
 

@@ -186,7 +186,7 @@ def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             yield Finding(
                 "numpy2-abi",
                 "error",
-                f"torch {torch.base_version} was built for NumPy 1, NumPy {numpy} is installed",
+                f"torch {torch.version} was built for NumPy 1, NumPy {numpy} is installed",
                 "torch < 2.3 cannot use NumPy 2: `A module that was compiled using NumPy 1.x cannot be run in NumPy 2`",
                 (pip_install(env, "numpy<2"),),
                 row.source,
