@@ -12,10 +12,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from envcheck import __version__
 from envcheck.errors import EnvcheckError, UsageError
+
+if TYPE_CHECKING:
+    from envcheck.doctor import Finding
+    from envcheck.facts import Environment
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
 COMMANDS = ("inspect", "doctor", "plan")
@@ -82,23 +86,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _gather(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """inspect → complete from matrices/ → doctor. Returns (env, findings)."""
+def _gather(args: argparse.Namespace) -> tuple[Environment, list[Finding]]:
+    """inspect → complete from matrices/ → doctor. The matrix loads while the probes wait on children."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from envcheck.derive import complete
     from envcheck.doctor import diagnose_environment
     from envcheck.matrix import load_matrix
 
-    if args.env:
-        from envcheck.envdoc import load_document
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(load_matrix)
+        if args.env:
+            from envcheck.envdoc import load_document
 
-        env = load_document(args.env)
-    else:
-        from envcheck.probes.collect import inspect_environment
+            env = load_document(args.env)
+        else:
+            from envcheck.probes.collect import inspect_environment
 
-        if args.timeout <= 0:
-            raise UsageError("--timeout must be a positive number of seconds")
-        env = inspect_environment(args.python, deep=args.deep, timeout=args.timeout)
-    matrix = load_matrix()
+            env = inspect_environment(args.python, deep=args.deep, timeout=args.timeout)
+        matrix = loading.result()
     env = complete(env, matrix)
     return env, diagnose_environment(env, matrix)
 
