@@ -40,8 +40,12 @@ def complete(env: Environment, matrix: Matrix) -> Environment:
             build = release.builds.get(torch.cuda_tag) if release else None
             if build and build.archs:
                 torch = replace(torch, arch_list=build.archs, arch_list_source=f"matrices/torch.toml ({build.source})")
-    if isinstance(torch, Torch) and not torch.cudnn and env.deep and env.deep.cudnn:
-        torch = replace(torch, cudnn=env.deep.cudnn)
+    if isinstance(torch, Torch) and env.deep:
+        torch = replace(
+            torch,
+            cudnn=torch.cudnn or env.deep.cudnn,
+            cxx11_abi=torch.cxx11_abi if torch.cxx11_abi is not None else env.deep.cxx11_abi,
+        )
     return replace(env, driver=driver, gpus=gpus, torch=torch)
 
 

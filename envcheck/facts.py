@@ -212,6 +212,7 @@ class DeepTorch:
     error: str | None = None
     mmcv_ops_cuda: str | None = None  # mmcv.ops.get_compiling_cuda_version()
     mmcv_ops_error: str | None = None  # why `from mmcv.ops import ...` failed
+    cxx11_abi: bool | None = None  # torch._C._GLIBCXX_USE_CXX11_ABI
 
 
 OPENMMLAB = (

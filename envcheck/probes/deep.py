@@ -23,6 +23,7 @@ try:
     out["device_count"] = torch.cuda.device_count() if out["cuda_available"] else 0
     out["arch_list"] = list(torch.cuda.get_arch_list()) if torch.version.cuda else []
     out["cudnn"] = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    out["cxx11_abi"] = bool(getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", False))
     devices = []
     for i in range(out["device_count"]):
         p = torch.cuda.get_device_properties(i)
@@ -77,6 +78,7 @@ def parse_deep(stdout: str) -> Maybe[DeepTorch]:
         cudnn=str(cudnn) if cudnn is not None else None,
         error=doc.get("error"),
         mmcv_ops_cuda=doc.get("mmcv_ops_cuda"),
+        cxx11_abi=doc.get("cxx11_abi"),
         mmcv_ops_error=doc.get("mmcv_ops_error"),
     )
 
