@@ -79,8 +79,8 @@ class _Hit:
 def _match(log: LogText, sigs: SignatureSet) -> dict[int, list[_Hit]]:
     """Run each pattern only on the lines that hold its key; raw hits (score = weight) by signature."""
     found: dict[int, list[_Hit]] = {}
-    for line, keys in log.candidates(sigs.keys).items():
-        text = log.lines[line]
+    for line, keys in log.candidates(sigs.scan).items():
+        text = log.line(line)
         tried: set[tuple[int, int]] = set()
         for key in keys:
             for si, pi in sigs.by_key[key]:
@@ -104,8 +104,9 @@ class _Scorer:
 
     @property
     def text(self) -> str:
+        """Where `requires`, `excludes` and `supports` look: the head and tail of a huge log."""
         if self._text is None:
-            self._text = "\n".join(self.log.lines)
+            self._text = self.log.window().text
         return self._text
 
     def position(self, line: int) -> float:

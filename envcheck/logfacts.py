@@ -174,27 +174,32 @@ _ROW_KEYS = ("torch", "mmcv", "mmengine", "mmdet", "mmseg", "mmpose", "mmocr", "
 
 
 def extract(log: LogText) -> LogFacts:
-    """Scan only the lines that hold an extractor's keyword; later lines win over earlier ones."""
+    """Scan only the lines that hold an extractor's keyword; later lines win over earlier ones.
+
+    A huge log is read at its head and tail only: that is where the commands, pip's summary
+    lines and the error are; the middle of a 10 MB build log is compiler output.
+    """
+    log = log.window()
     facts = LogFacts()
     for keys, regex, handler in EXTRACTORS:
         lines = sorted({i for key in keys for i in log.lines_with(key)})
         for i in lines:
-            for m in regex.finditer(log.lines[i]):
+            for m in regex.finditer(log.line(i)):
                 handler(facts, m)
     for i in sorted({i for key in _ROW_KEYS for i in log.lines_with(key)}):
-        line = log.lines[i]
+        line = log.line(i)
         if len(line) < 120:  # a `pip list` / `conda list` row is short
             row = _ROW.match(line)
             if row:
                 _row(facts, row)
     for i in log.lines_with("': '")[-20:]:
-        for m in _ENV_DICT.finditer(log.lines[i]):
+        for m in _ENV_DICT.finditer(log.line(i)):
             _env_line(facts, m)
     for i in log.lines_with("-packages")[-50:]:
-        _site(facts, log.lines[i])
+        _site(facts, log.line(i))
     if not facts.python:
         for i in log.lines_with("cp3")[-20:] + log.lines_with("cpython-")[-20:]:
-            tag = _CPYTHON.search(log.lines[i])
+            tag = _CPYTHON.search(log.line(i))
             if tag:
                 facts.python = f"3.{tag.group('py')[1:]}"
                 break
@@ -208,10 +213,10 @@ def extract(log: LogText) -> LogFacts:
 def _platform(log: LogText) -> str | None:
     for key in (":\\", "win_amd64", "win32"):
         for i in log.lines_with(key)[:20]:
-            if _WINDOWS.search(log.lines[i]):
+            if _WINDOWS.search(log.line(i)):
                 return "windows"
     for key in ("macosx", "darwin", "/opt/homebrew/"):
         for i in log.lines_with(key)[:20]:
-            if _MACOS.search(log.lines[i]):
+            if _MACOS.search(log.line(i)):
                 return "macos"
     return None

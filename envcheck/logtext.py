@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from envcheck.errors import UsageError
 
@@ -61,32 +63,46 @@ def clean(text: str) -> str:
     return text
 
 
-@dataclass
 class LogText:
-    """Lines of a cleaned log plus a lower-cased copy for the keyword prefilter."""
+    """A cleaned log: its lines, and a lower-cased copy that the keyword prefilter searches.
 
-    lines: list[str]
-    lowered: str
-    starts: list[int]  # offset of each line in `lowered`
-    _line_of_key: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    Line i of the log is `text[starts[i]:starts[i + 1] - 1]` when lower-casing kept every length
+    (nearly always); otherwise the lines are split out once.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lowered = text.lower()
+        lengths = itertools.accumulate(map(len, self.lowered.split("\n")), initial=0)
+        # offset of line i = the lengths of the lines before it + one newline each
+        self.starts = list(map(operator.add, lengths, range(self.lowered.count("\n") + 1)))
+        self._same_offsets = len(self.lowered) == len(text)
+        self._lines: list[str] | None = None
+        self._line_of_key: dict[str, list[int]] = {}
+        self._window: LogText | None = None
 
     @classmethod
     def from_text(cls, data: bytes | str) -> LogText:
-        text = clean(decode(data))
-        lowered = text.lower()
-        lower_lines = lowered.split("\n")
-        lines = text.split("\n")
-        if len(lines) != len(lower_lines):  # lower() never adds newlines; defensive all the same
-            lines = lower_lines
-        starts = [0] * len(lower_lines)
-        offset = 0
-        for i, line in enumerate(lower_lines):
-            starts[i] = offset
-            offset += len(line) + 1
-        return cls(lines, lowered, starts)
+        return cls(clean(decode(data)))
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return len(self.starts)
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines
+
+    def line(self, index: int) -> str:
+        if not self._same_offsets:
+            return self.lines[index]
+        end = self.starts[index + 1] - 1 if index + 1 < len(self.starts) else len(self.text)
+        return self.text[self.starts[index] : end]
+
+    def lower_line(self, index: int) -> str:
+        end = self.starts[index + 1] - 1 if index + 1 < len(self.starts) else len(self.lowered)
+        return self.lowered[self.starts[index] : end]
 
     def lines_with(self, key: str) -> list[int]:
         """Indexes of the lines whose lower-cased text contains `key` (each line once)."""
@@ -96,24 +112,39 @@ class LogText:
         result: list[int] = []
         text, starts = self.lowered, self.starts
         pos = text.find(key)
-        last = -1
         while pos != -1:
             line = bisect.bisect_right(starts, pos) - 1
-            if line != last:
-                result.append(line)
-                last = line
+            result.append(line)
             nxt = starts[line + 1] if line + 1 < len(starts) else len(text)
-            pos = text.find(key, max(pos + 1, nxt))
+            pos = text.find(key, nxt)  # the rest of this line no longer matters
         self._line_of_key[key] = result
         return result
 
-    def candidates(self, keys: Iterable[str]) -> Mapping[int, list[str]]:
-        """line index -> the keys it contains, for every line holding at least one key."""
+    def candidates(self, scan: Mapping[str, Sequence[str]]) -> Mapping[int, list[str]]:
+        """line index -> the keys it contains, for every line holding at least one key.
+
+        `scan` maps each key actually searched for to the keys that contain it (itself first):
+        a line holding "no module named" is then checked for the longer keys only.
+        """
         out: dict[int, list[str]] = {}
-        for key in keys:
+        for key, longer in scan.items():
             for line in self.lines_with(key):
-                out.setdefault(line, []).append(key)
+                keys = out.setdefault(line, [])
+                if len(longer) == 1:
+                    keys.append(key)
+                else:
+                    low = self.lower_line(line)
+                    keys.extend(k for k in longer if k in low)
         return out
+
+    def window(self, head: int = 3000, tail: int = 7000) -> LogText:
+        """The first `head` and last `tail` lines: where commands, versions and the error are."""
+        if len(self) <= head + tail:
+            return self
+        if self._window is None:
+            last = self.starts[-tail] if tail else len(self.text)
+            self._window = LogText(self.text[: self.starts[head] - 1] + "\n" + self.text[last:])
+        return self._window
 
     def last_traceback(self) -> int | None:
         pos = self.lowered.rfind(TRACEBACK)
@@ -121,7 +152,7 @@ class LogText:
 
     def tail_zone(self) -> tuple[int, int]:
         """The lines where the log ended up: from the last traceback (or the last TAIL_LINES) on."""
-        end = len(self.lines)
+        end = len(self)
         start = max(0, end - TAIL_LINES)
         tb = self.last_traceback()
         if tb is not None:
@@ -129,7 +160,7 @@ class LogText:
         return start, end
 
     def evidence(self, index: int) -> Evidence:
-        text = self.lines[index].strip()
+        text = self.line(index).strip()
         if len(text) > MAX_LINE:
             text = text[: MAX_LINE - 3] + "..."
         return Evidence(index + 1, text)
@@ -162,7 +193,7 @@ def suspicious_lines(log: LogText | str | bytes, limit: int = 8) -> list[Evidenc
         for i in text.lines_with(key):
             scores[i] = max(scores.get(i, 0.0), weight)
     for i in list(scores):
-        line = text.lines[i]
+        line = text.line(i)
         if _PIP_NOISE.search(line):
             scores[i] -= 2.5
         if _EXCEPTION.match(line):
@@ -170,7 +201,7 @@ def suspicious_lines(log: LogText | str | bytes, limit: int = 8) -> list[Evidenc
         scores[i] += 2 * i / n  # a later line is closer to where it stopped
     tb = text.last_traceback()
     if tb is not None:
-        end = next((j for j in range(tb + 1, len(text)) if text.lines[j][:1] not in (" ", "\t", "")), None)
+        end = next((j for j in range(tb + 1, len(text)) if text.line(j)[:1] not in (" ", "\t", "")), None)
         if end is not None:
             scores[end] = scores.get(end, 0.0) + 4  # the exception line that closes the traceback
     best = sorted((s, i) for i, s in scores.items() if s > 0)[-limit:]

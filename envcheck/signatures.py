@@ -79,6 +79,7 @@ class SignatureSet:
     placeholders: Mapping[str, str]
     import_to_pip: Mapping[str, str]
     by_key: Mapping[str, tuple[tuple[int, int], ...]]
+    scan: Mapping[str, tuple[str, ...]]  # key searched for -> the keys containing it (itself first)
     path: Path | None = None
 
     @property
@@ -253,7 +254,13 @@ def parse_signatures(data: Mapping[str, Any], path: Path | None = None) -> Signa
             for key in pattern.keys:
                 index.setdefault(key, []).append((si, pi))
     by_key = MappingProxyType({k: tuple(v) for k, v in index.items()})
-    return SignatureSet(valid, codes, placeholders, import_to_pip, by_key, path)
+    return SignatureSet(valid, codes, placeholders, import_to_pip, by_key, _scan(list(index)), path)
+
+
+def _scan(keys: list[str]) -> Mapping[str, tuple[str, ...]]:
+    """Search only the keys no other key contains; a line holding one is checked for the longer."""
+    shortest = [k for k in keys if not any(o != k and o in k for o in keys)]
+    return MappingProxyType({k: (k, *(o for o in keys if o != k and k in o)) for k in shortest})
 
 
 @functools.lru_cache(maxsize=4)
