@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,10 @@ from envcheck.logtext import LogText
 from envcheck.matrix import load_matrix, matrix_root
 from envcheck.signatures import FACT_CHECK_NAMES, FILE, WHEN_CHECKS, load_signatures, parse_signatures
 
-if __import__("sys").version_info >= (3, 11):
+if sys.version_info >= (3, 11):
     import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 DATA = Path(__file__).parent / "data" / "failures"
 
@@ -38,7 +39,7 @@ DESERIALIZE = (
 
 
 def _raw() -> dict[str, Any]:
-    return tomllib.loads((matrix_root() / FILE).read_text(encoding="utf-8"))
+    return dict(tomllib.loads((matrix_root() / FILE).read_text(encoding="utf-8")))
 
 
 def test_loads_and_is_cached() -> None:

@@ -42,7 +42,10 @@ def print_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], source: st
     from rich.markup import escape
 
     plural = "s" if len(diagnoses) != 1 else ""
-    console.print(f"[bold]envcheck explain[/] · {escape(source)}: {len(diagnoses)} probable cause{plural}")
+    console.print(
+        f"[bold]envcheck explain[/] · {escape(source)}: {len(diagnoses)} probable cause{plural}",
+        soft_wrap=True,
+    )
     for rank, d in enumerate(diagnoses, 1):
         style = "bold red" if d.confident else ("yellow" if d.confidence >= 0.5 else "cyan")
         sure = f"{round(d.confidence * 100)}% {confidence_word(d.confidence)}"
@@ -64,9 +67,13 @@ def print_no_match(console: Console, suspicious: Sequence[Evidence], source: str
     """No known cause: say so, and show the lines a person should look at first."""
     from rich.markup import escape
 
-    console.print(f"[bold]envcheck explain[/] · {escape(source)}: [yellow]no known cause matched[/]")
+    console.print(
+        f"[bold]envcheck explain[/] · {escape(source)}: [yellow]no known cause matched[/]", soft_wrap=True
+    )
     if not suspicious:
-        console.print("  No line looks like an error. Paste the full output of the failing command.")
+        console.print(
+            "  No line looks like an error. Pass the full output of the failing command.", soft_wrap=True
+        )
         return
     console.print("  The lines that look most like the error:")
     _evidence(console, suspicious)
