@@ -168,6 +168,7 @@ EXTRACTORS: tuple[tuple[tuple[str, ...], re.Pattern[str], _Handler], ...] = (
     (("cuda compilation tools",), _NVCC, _nvcc),
     (("capability sm_",), _SM, _sm),
 )  # fmt: skip
+HEAD, TAIL = 200, 400  # candidate lines read per extractor in a long log
 _ROW_KEYS = ("torch", "mmcv", "mmengine", "mmdet", "mmseg", "mmpose", "mmocr", "mmpretrain", "mmcls",
              "mmdeploy", "mmtrack", "mmrotate", "mmyolo", "mmaction", "mmagic", "mmedit", "numpy",
              "setuptools", "opencv", "onnxruntime", "yapf", "cython", "cocotools", "openmim")  # fmt: skip
@@ -183,10 +184,13 @@ def extract(log: LogText) -> LogFacts:
     facts = LogFacts()
     for keys, regex, handler in EXTRACTORS:
         lines = sorted({i for key in keys for i in log.lines_with(key)})
+        if len(lines) > HEAD + TAIL:  # thousands of pip lines: the first and the last decide
+            lines = lines[:HEAD] + lines[-TAIL:]
         for i in lines:
             for m in regex.finditer(log.line(i)):
                 handler(facts, m)
-    for i in sorted({i for key in _ROW_KEYS for i in log.lines_with(key)}):
+    rows = sorted({i for key in _ROW_KEYS for i in log.lines_with(key)})
+    for i in rows[:HEAD] + rows[-TAIL:] if len(rows) > HEAD + TAIL else rows:
         line = log.line(i)
         if len(line) < 120:  # a `pip list` / `conda list` row is short
             row = _ROW.match(line)

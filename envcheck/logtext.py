@@ -42,7 +42,7 @@ def decode(data: bytes | str) -> str:
             text = data.decode("utf-8-sig", errors="replace")
     else:
         text = data
-    if not text.strip():
+    if not text or text.isspace():
         raise UsageError("the log is empty: paste the output of the failing command")
     sample = text[:_SAMPLE]
     if "\x00" in sample or len(_CONTROL.findall(sample)) > len(sample) // 20 + 8:

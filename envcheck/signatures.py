@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -37,7 +37,9 @@ _SIGNATURE_KEYS = frozenset(
      "confirmed_by", "ruled_out_by", "source"}
 )  # fmt: skip
 _PATTERN_KEYS = frozenset({"re", "key", "weight", "role", "when"})
-_TOP_KEYS = frozenset({"schema", "updated", "codes", "placeholders", "import_to_pip", "signature"})
+_TOP_KEYS = frozenset(
+    {"schema", "updated", "prefilter", "codes", "placeholders", "import_to_pip", "signature"}
+)
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FLAGS = re.IGNORECASE
 _CONTEXT_FLAGS = re.IGNORECASE | re.MULTILINE
@@ -254,13 +256,28 @@ def parse_signatures(data: Mapping[str, Any], path: Path | None = None) -> Signa
             for key in pattern.keys:
                 index.setdefault(key, []).append((si, pi))
     by_key = MappingProxyType({k: tuple(v) for k, v in index.items()})
-    return SignatureSet(valid, codes, placeholders, import_to_pip, by_key, _scan(list(index)), path)
+    anchors = _anchors(data.get("prefilter", {}), list(index), problems)
+    if problems.items:
+        raise MatrixError(problems.items)
+    return SignatureSet(valid, codes, placeholders, import_to_pip, by_key, _scan(list(index), anchors), path)
 
 
-def _scan(keys: list[str]) -> Mapping[str, tuple[str, ...]]:
-    """Search only the keys no other key contains; a line holding one is checked for the longer."""
-    shortest = [k for k in keys if not any(o != k and o in k for o in keys)]
-    return MappingProxyType({k: (k, *(o for o in keys if o != k and k in o)) for k in shortest})
+def _anchors(raw: Any, keys: list[str], problems: _Problems) -> list[str]:
+    anchors = raw.get("anchors", []) if isinstance(raw, dict) else None
+    if not isinstance(anchors, list) or not all(isinstance(a, str) and a and a == a.lower() for a in anchors):
+        problems.add("[prefilter]", "`anchors` must be a list of lower-case strings")
+        return []
+    for anchor in anchors:
+        if not any(anchor in k for k in keys):
+            problems.add("[prefilter]", f"anchor {anchor!r} is in no key: it would only cost time")
+    return anchors
+
+
+def _scan(keys: list[str], anchors: Sequence[str] = ()) -> Mapping[str, tuple[str, ...]]:
+    """Search only the words no other one contains; a line holding one is checked for the longer keys."""
+    words = keys + [a for a in anchors if a not in keys]
+    shortest = [w for w in words if not any(o != w and o in w for o in words)]
+    return MappingProxyType({w: tuple(k for k in keys if w in k) for w in shortest})
 
 
 @functools.lru_cache(maxsize=4)
