@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("log", nargs="?", metavar="FILE|-", help="the log file; - or nothing reads stdin")
     p.add_argument("--env", metavar="FILE", help="facts of the machine from `envcheck inspect --json` "
                    "(default: this machine's, when run interactively on a file)")  # fmt: skip
-    p.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
+    fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
     return parser
 
 
@@ -251,6 +253,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         from envcheck.render.diagnoses import to_json
 
         sys.stdout.write(json.dumps(to_json(diagnoses, suspicious), indent=2, ensure_ascii=False) + "\n")
+    elif args.markdown:
+        from envcheck.render.diagnoses import to_markdown
+
+        sys.stdout.write(to_markdown(diagnoses, suspicious, source))
     else:
         from envcheck.render.console import make_console
         from envcheck.render.diagnoses import print_diagnoses, print_no_match

@@ -51,6 +51,18 @@ def test_json_document(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ]
 
 
+def test_markdown_for_an_issue_thread(log: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", str(log), "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        out.startswith("### envcheck explain")
+        and "(`lib-gl`, " in out
+        and "```sh\napt-get update && apt-get install" in out
+    )
+    assert "     2 | ImportError: libGL.so.1" in out
+    assert main(["explain", str(log), "--markdown", "--json"]) == 2
+
+
 def test_nothing_matched_exits_1_with_the_suspicious_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,6 +29,22 @@ def to_json(diagnoses: Sequence[Diagnosis], suspicious: Sequence[Evidence] = ())
     }
 
 
+def to_markdown(diagnoses: Sequence[Diagnosis], suspicious: Sequence[Evidence] = (), source: str = "") -> str:
+    """The diagnoses as Markdown, to paste into an issue thread: cause, fix, evidence, source."""
+    head = f"### envcheck explain{f' · `{source}`' if source else ''}"
+    if not diagnoses:
+        lines = [head, "", "No known cause matched. The lines that look most like the error:", "", "```"]
+        lines += [f"{e.line_no:>6} | {e.text}" for e in suspicious] + ["```"]
+        return "\n".join(lines) + "\n"
+    lines = [head]
+    for rank, d in enumerate(diagnoses, 1):
+        sure = f"{round(d.confidence * 100)}% {confidence_word(d.confidence)}"
+        lines += ["", f"#### {rank}. {d.title} (`{d.code}`, {sure})", "", d.cause, "", "```sh"]
+        lines += [*d.fix, "```", "", "Evidence:", "", "```"]
+        lines += [f"{e.line_no:>6} | {e.text}" for e in d.evidence] + ["```", "", f"Source: {d.source}"]
+    return "\n".join(lines) + "\n"
+
+
 def _evidence(console: Console, evidence: Sequence[Evidence]) -> None:
     from rich.markup import escape
 
