@@ -1,4 +1,4 @@
-"""Diagnose: a log's lines x signatures (+ facts) -> ranked diagnoses with the lines that gave them away.
+"""Diagnoses: a log's lines x signatures (+ facts) -> ranked causes, with the lines that gave them away.
 
 Pure: no machine access. Scoring, in order:
 - a matched line scores its pattern's weight (how specific the message is), times 1.0 inside the
@@ -140,12 +140,12 @@ class _Scorer:
         for extra in ordered[1:]:
             doubt *= 1 - ALSO * extra
         score = 1 - doubt
-        roles = {sig.patterns[pi].role for pi in best}
-        if roles <= {"context", "warning"}:
-            score = min(score, CAPS["warning" if "warning" in roles else "context"])
         supported = sum(1 for r in sig.supports if r.search(self.text))
         for _ in range(min(supported, 2)):
             score += (1 - score) * SUPPORT
+        roles = {sig.patterns[pi].role for pi in best}
+        if roles <= {"context", "warning"}:  # circumstances alone never conclude; facts still may
+            score = min(score, CAPS["warning" if "warning" in roles else "context"])
         checks = self.facts.checks
         if any(checks.get(name) for name in sig.ruled_out_by):
             score *= RULED_OUT

@@ -9,9 +9,9 @@ from typing import Callable
 
 from packaging.version import InvalidVersion, Version
 
-from envcheck.facts import CudaHome, Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Torch
+from envcheck.facts import CudaHome, Driver, Environment, Gpu, Mmcv, PlatformInfo, PythonInfo, Torch
 from envcheck.logfacts import LogFacts
-from envcheck.matrix import Guard, Matrix, MmcvRelease, torch_minor
+from envcheck.matrix import Guard, Matrix, MmcvRelease, TorchBuild, torch_minor
 
 DEFAULT_INDEX = "https://download.openmmlab.com/mmcv/dist/{cuda_tag}/torch{major}.{minor}/index.html"
 _GUARD_OP = re.compile(r"(>=|<=|==|!=|>|<)\s*\(?\s*(\d+(?:\s*[.,]\s*\d+)*(?:rc\d+|[ab]\d+)?)")
@@ -295,11 +295,13 @@ def _other_cuda(mmcv: Mmcv | None, torch: Torch | None) -> bool | None:
     return mmcv.ops_cuda not in ("cpu", torch.cuda)
 
 
-def _arch_missing(torch: Torch | None, gpus: tuple[object, ...]) -> bool | None:
-    if torch is None or not torch.arch_list or not gpus:
+def _arch_missing(torch: Torch | None, gpus: tuple[Gpu, ...]) -> bool | None:
+    """Whether some GPU gets no kernel from torch's arch list (cubin of the same major, or PTX)."""
+    ccs = [g.compute_capability for g in gpus if g.compute_capability]
+    if torch is None or not torch.arch_list or not ccs:
         return None
-    sms = {getattr(g, "sm", None) for g in gpus} - {None}
-    return bool(sms) and not sms <= set(torch.arch_list)
+    build = TorchBuild("", "", torch.arch_list, False, "")  # the matrix's arch rules, on torch's list
+    return not all(build.supports_cc(cc) for cc in ccs)
 
 
 def _driver_old(values: Mapping[str, str]) -> bool | None:
