@@ -3,6 +3,7 @@
 Exit codes: 0 all good · 1 problems found (error findings, a conflict, a failed check) ·
 2 bad usage or bad input · 3 install failed and the environment was restored ·
 70 an internal error (a bug in envcheck: please report it) · 130 interrupted.
+`explain`: 0 a cause was found · 1 nothing matched (the suspicious lines are shown) · 2 bad input.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from envcheck.errors import EnvcheckError, UsageError
 if TYPE_CHECKING:
     from envcheck.doctor import Finding
     from envcheck.facts import Environment
+    from envcheck.matrix import Matrix
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
-COMMANDS = ("inspect", "doctor", "plan")
+COMMANDS = ("inspect", "doctor", "plan", "explain")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the plan as a requirements/constraints file, a shell script or a Colab cell",
     )
     p.add_argument("--timeout", type=float, default=5.0, help=argparse.SUPPRESS)
+    p = sub.add_parser(
+        "explain",
+        help="read an install/import error log and say what is wrong and what to run",
+        description="Match a pasted log (pip/mim output, a traceback, a build log) against known failure "
+        "signatures; print the ranked causes, the exact fix and the lines that show it.",
+    )
+    p.add_argument("log", nargs="?", metavar="FILE|-", help="the log file; - or nothing reads stdin")
+    p.add_argument("--env", metavar="FILE", help="facts of the machine from `envcheck inspect --json` "
+                   "(default: this machine's, when run interactively on a file)")  # fmt: skip
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
+    fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
     return parser
 
 
@@ -205,6 +219,73 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK if plan.ok else EXIT_PROBLEMS
 
 
+def _explain_facts(args: argparse.Namespace, from_file: bool) -> tuple[Environment | None, Matrix | None]:
+    """(Environment or None, Matrix or None): explain must work without either."""
+    from envcheck.derive import complete
+    from envcheck.errors import MatrixError
+    from envcheck.matrix import load_matrix
+
+    matrix: Matrix | None
+    try:
+        matrix = load_matrix()
+    except MatrixError:
+        matrix = None
+    env: Environment | None = None
+    if args.env:
+        from envcheck.envdoc import load_document
+
+        env = load_document(args.env)
+    elif from_file and sys.stdout.isatty():
+        try:
+            from envcheck.probes.collect import inspect_environment
+
+            env = inspect_environment()
+        except Exception:  # facts only sharpen the answer; a log alone still works
+            env = None
+    if env is not None and matrix is not None:
+        env = complete(env, matrix)
+    return env, matrix
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from envcheck.diagnose import diagnose, suspicious_lines
+    from envcheck.logtext import LogText
+
+    from_file = bool(args.log) and args.log != "-"
+    if from_file:
+        try:
+            with open(args.log, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise UsageError(f"{args.log}: {exc.strerror or exc}") from None
+    elif args.log == "-" or not sys.stdin.isatty():
+        data = sys.stdin.buffer.read()
+    else:
+        raise UsageError("no log given: `envcheck explain FILE`, or pipe it: `cmd 2>&1 | envcheck explain`")
+    log = LogText.from_text(data)
+    env, matrix = _explain_facts(args, from_file)
+    diagnoses = diagnose(log, env, matrix=matrix)
+    suspicious = [] if diagnoses else suspicious_lines(log)
+    source = args.log if from_file else "stdin"
+    if args.json:
+        from envcheck.render.diagnoses import to_json
+
+        sys.stdout.write(json.dumps(to_json(diagnoses, suspicious), indent=2, ensure_ascii=False) + "\n")
+    elif args.markdown:
+        from envcheck.render.diagnoses import to_markdown
+
+        sys.stdout.write(to_markdown(diagnoses, suspicious, source))
+    else:
+        from envcheck.render.console import make_console
+        from envcheck.render.diagnoses import print_diagnoses, print_no_match
+
+        if diagnoses:
+            print_diagnoses(make_console(), diagnoses, source)
+        else:
+            print_no_match(make_console(), suspicious, source)
+    return EXIT_OK if diagnoses else EXIT_PROBLEMS
+
+
 def run(argv: Sequence[str]) -> int:
     argv = list(argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
@@ -216,6 +297,8 @@ def run(argv: Sequence[str]) -> int:
         return cmd_inspect(args, findings_only=True)
     if args.command == "plan":
         return cmd_plan(args)
+    if args.command == "explain":
+        return cmd_explain(args)
     raise UsageError(f"unknown command {args.command!r}")
 
 

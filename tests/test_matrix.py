@@ -210,7 +210,9 @@ def test_clear_cache_rereads(broken_copy: Path) -> None:
 
 
 def test_files_listed() -> None:
-    assert sorted(FILES) == sorted(p.name for p in matrix_root().glob("*.toml"))
+    from envcheck.signatures import FILE as SIGNATURES  # read by envcheck.signatures, not matrix.py
+
+    assert sorted((*FILES, SIGNATURES)) == sorted(p.name for p in matrix_root().glob("*.toml"))
 
 
 # -- guard semantics ---------------------------------------------------------------------------
