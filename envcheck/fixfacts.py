@@ -193,7 +193,7 @@ def gather(env: Environment | None, log: LogFacts, matrix: Matrix | None = None)
     values["mmcv_dist"] = "mmcv-full" if full else "mmcv"
     if matrix is not None:
         values["setuptools_pin"] = f"setuptools<{matrix.mmcv_build.setuptools_max_exclusive}"
-    if minor and "cuda_tag" in values:
+    if minor and "cuda_tag" in values and _index_has_wheels(matrix, plat, minor, values["cuda_tag"]):
         major, _, mi = minor.partition(".")
         template = matrix.wheel_index if matrix is not None else DEFAULT_INDEX
         values["mmcv_index"] = template.format(cuda_tag=values["cuda_tag"], major=major, minor=mi)
@@ -208,6 +208,17 @@ def gather(env: Environment | None, log: LogFacts, matrix: Matrix | None = None)
     _machine_values(values, env, log, matrix, minor)
     facts.checks = _checks(env, log, packages, values, plat)
     return facts
+
+
+def _index_has_wheels(matrix: Matrix | None, platform: str, minor: str, cuda_tag: str) -> bool:
+    """Whether any mmcv release lists a wheel under that index page (unknown matrix: assume so).
+
+    A fix must not point pip at an index page that holds nothing for this torch: then the
+    rebuild line is the fix."""
+    if matrix is None:
+        return True
+    releases = [*matrix.mmcv.values(), *matrix.mmcv_full.values()]
+    return any(cuda_tag in r.wheel_tags(platform, minor) for r in releases)
 
 
 def _machine_values(values: dict[str, str], env: Environment | None, log: LogFacts,
