@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -15,9 +14,12 @@ from envcheck.resolve import (
     Request,
     Search,
     Solution,
+    cpu_count,
     platform_key,
+    python_info,
     python_minor,
     python_tag,
+    python_version,
     search,
     toolkit_candidates,
 )
@@ -30,8 +32,12 @@ NUMPY1_OPENCV = "opencv-python<4.11"  # measured here: opencv-python 5.x require
 def make_plan(request: Request, env: Environment, matrix: Matrix, target: str = "this machine") -> Plan:
     s = search(request, env, matrix)
     if not s.solutions:
-        return Plan(request.typed, target, conflict=explain_conflict(s),
-                    rejected=tuple(profile_options(request, env, matrix)))  # fmt: skip
+        return Plan(
+            request.typed,
+            target,
+            conflict=explain_conflict(s),
+            rejected=tuple(profile_options(request, env, matrix)),
+        )
     plan = build_plan(s, s.solutions[0], target)
     if plan.compiles:
         plan = replace(plan, rejected=plan.rejected + tuple(profile_options(request, env, matrix)))
@@ -42,8 +48,8 @@ def make_plan(request: Request, env: Environment, matrix: Matrix, target: str = 
 
 
 def _py(env: Environment) -> str:
-    exe = env.python.executable if env.python else ""
-    return exe or "python"
+    py = python_info(env)
+    return (py.executable if py else "") or "python"
 
 
 def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str]]:
@@ -60,7 +66,9 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
         if tv:
             stack["torchvision"] = tv if "+" in tv or not sol.torch.changed else f"{tv}+{sol.torch.tag}"
         else:
-            warnings.append(f"torchvision for torch {sol.torch.version} is not in envcheck's data: pin it by hand")
+            warnings.append(
+                f"torchvision for torch {sol.torch.version} is not in envcheck's data: pin it by hand"
+            )
     stack["mmcv"] = sol.selection.mmcv
     stack["mmengine"] = sol.selection.mmengine
     for name in s.needed:
@@ -74,12 +82,12 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
     if numpy1:
         extras += ["numpy<2", NUMPY1_OPENCV]
     engine = matrix.mmengine.get(sol.selection.mmengine)
-    py = parse_version(env.python.version) if env.python else None
+    py = python_version(env)
     if engine is not None and engine.pkg_resources_at_runtime:
         low = f">={IMPIMPORTER_FIXED}," if py and py >= Version("3.12") else ""
         extras.append(f"setuptools{low}<{PKG_RESOURCES_REMOVED}")
-    tv = parse_version(sol.torch.base)
-    if engine is not None and not engine.weights_only_safe and tv and tv >= Version("2.6"):
+    torch_v = parse_version(sol.torch.base)
+    if engine is not None and not engine.weights_only_safe and torch_v and torch_v >= Version("2.6"):
         warnings.append(
             f"mmengine {engine.version} + torch {sol.torch.base}: loading OpenMMLab checkpoints fails "
             "(weights_only); export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for checkpoints you trust"
@@ -90,7 +98,7 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
 def _mim_works(env: Environment) -> bool:
     """mim 0.3.9 works only with pkg_resources (setuptools < 82), pip < 24.1 and Python < 3.12."""
     st, pip = env.version_of("setuptools"), env.version_of("pip")
-    py = parse_version(env.python.version) if env.python else None
+    py = python_version(env)
     return (
         env.has("openmim")
         and env.pkg_resources is not False
@@ -119,35 +127,62 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
     torch_pins = tuple(f"{n}=={stack[n]}" for n in ("torch", "torchvision") if n in stack)
     steps: list[Step] = []
     find_links: list[str] = []
-    index_url: Optional[str] = None
+    index_url: str | None = None
     if sol.torch.changed:
         index_url = matrix.torch_index_url(sol.torch.tag)
-        steps.append(Step("pip", (*pip, *torch_pins, "--index-url", index_url),
-                          f"torch {sol.torch.version} from the PyTorch index for {sol.torch.tag}",
-                          minutes=4.0 if sol.torch.tag != "cpu" else 1.0))  # fmt: skip
+        steps.append(
+            Step(
+                "pip",
+                (*pip, *torch_pins, "--index-url", index_url),
+                f"torch {sol.torch.version} from the PyTorch index for {sol.torch.tag}",
+                minutes=4.0 if sol.torch.tag != "cpu" else 1.0,
+            )
+        )
     route = sol.route
     mmcv_pin = f"mmcv=={sol.selection.mmcv}"
     if route.how == "wheel":
         url = matrix.wheel_index_url(sol.torch.tag, sol.torch.version)
         find_links.append(url)
         if _mim_works(env) and not sol.torch.changed:
-            steps.append(Step("mim", (py, "-m", "mim", "install", mmcv_pin, "--only-binary", "mmcv", *torch_pins),
-                              "prebuilt mmcv wheel through mim (it adds the same find-links page); "
-                              "--only-binary makes a missing wheel fail fast instead of compiling", minutes=0.5))  # fmt: skip
+            steps.append(
+                Step(
+                    "mim",
+                    (py, "-m", "mim", "install", mmcv_pin, "--only-binary", "mmcv", *torch_pins),
+                    "prebuilt mmcv wheel through mim (it adds the same find-links page); "
+                    "--only-binary makes a missing wheel fail fast instead of compiling",
+                    minutes=0.5,
+                )
+            )
         else:
-            steps.append(Step("pip", (*pip, mmcv_pin, "--only-binary", "mmcv", "-f", url, *torch_pins),
-                              "prebuilt mmcv wheel; --only-binary makes a missing wheel fail fast instead of "
-                              "compiling; torch pinned so pip never swaps it", minutes=0.5))  # fmt: skip
+            steps.append(
+                Step(
+                    "pip",
+                    (*pip, mmcv_pin, "--only-binary", "mmcv", "-f", url, *torch_pins),
+                    "prebuilt mmcv wheel; --only-binary makes a missing wheel fail fast instead of "
+                    "compiling; torch pinned so pip never swaps it",
+                    minutes=0.5,
+                )
+            )
     elif route.how == "build":
         b = matrix.mmcv_build
-        py_v = parse_version(env.python.version) if env.python else None
-        setuptools = f"setuptools>={IMPIMPORTER_FIXED},<{PKG_RESOURCES_REMOVED}" if py_v and py_v >= Version("3.12") else f"setuptools<{PKG_RESOURCES_REMOVED}"
+        py_v = python_version(env)
+        setuptools = (
+            f"setuptools>={IMPIMPORTER_FIXED},<{PKG_RESOURCES_REMOVED}"
+            if py_v and py_v >= Version("3.12")
+            else f"setuptools<{PKG_RESOURCES_REMOVED}"
+        )
         tools = [setuptools] + [p for p in b.preinstall if not p.startswith("setuptools")]
         if sol.torch.row is not None and not sol.torch.row.numpy2:
             tools.append("numpy<2")
-        steps.append(Step("pip", (*pip, *tools, *torch_pins),
-                          "build tooling: mmcv's setup.py needs pkg_resources (setuptools < 82) and builds "
-                          "without isolation against the installed torch", minutes=0.5))  # fmt: skip
+        steps.append(
+            Step(
+                "pip",
+                (*pip, *tools, *torch_pins),
+                "build tooling: mmcv's setup.py needs pkg_resources (setuptools < 82) and builds "
+                "without isolation against the installed torch",
+                minutes=0.5,
+            )
+        )
         build_env = {k: v for k, v in b.env.items()}
         build_env["MMCV_WITH_OPS"] = "1"
         if sol.torch.tag != "cpu":
@@ -155,27 +190,49 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
             arch = _arch_list(s, sol)
             if arch:
                 build_env["TORCH_CUDA_ARCH_LIST"] = arch
-        cpus = env.platform.cpus if env.platform and env.platform.cpus else 2
+        cpus = cpu_count(env) or 2
         build_env["MAX_JOBS"] = str(cpus)
-        steps.append(Step("pip", (*pip, *b.pip_args, mmcv_pin, *torch_pins),
-                          f"compile mmcv {sol.selection.mmcv} with ops against torch {sol.torch.version} "
-                          f"(~{route.minutes:g} min on {cpus} cores)", compiles=True, env=build_env,
-                          minutes=route.minutes))  # fmt: skip
+        steps.append(
+            Step(
+                "pip",
+                (*pip, *b.pip_args, mmcv_pin, *torch_pins),
+                f"compile mmcv {sol.selection.mmcv} with ops against torch {sol.torch.version} "
+                f"(~{route.minutes:g} min on {cpus} cores)",
+                compiles=True,
+                env=build_env,
+                minutes=route.minutes,
+            )
+        )
     rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in s.needed)]
     if "mmpose" in s.needed:
-        steps.append(Step("pip", (*pip, "--no-build-isolation", "chumpy", "setuptools<82", "wheel", *torch_pins),
-                          "chumpy (an mmpose dependency) is an sdist that only builds without isolation",
-                          minutes=0.5))  # fmt: skip
-    steps.append(Step("pip", (*pip, *rest, *extras, *torch_pins),
-                      "the toolkits, with their undeclared runtime needs; torch pinned so pip never swaps it",
-                      minutes=0.5))  # fmt: skip
+        steps.append(
+            Step(
+                "pip",
+                (*pip, "--no-build-isolation", "chumpy", "setuptools<82", "wheel", *torch_pins),
+                "chumpy (an mmpose dependency) is an sdist that only builds without isolation",
+                minutes=0.5,
+            )
+        )
+    steps.append(
+        Step(
+            "pip",
+            (*pip, *rest, *extras, *torch_pins),
+            "the toolkits, with their undeclared runtime needs; torch pinned so pip never swaps it",
+            minutes=0.5,
+        )
+    )
     if sol.torch.changed and env.context in ("colab", "kaggle"):
         warnings.append("torch changes in a running notebook: restart the runtime before importing it")
     if route.confidence != "high":
-        warnings.append(f"the mmcv {sol.selection.mmcv} wheel for torch {sol.torch.minor}/{sol.torch.tag} is listed but "
-                        f"{route.confidence}: if it is missing, the step fails fast (--only-binary)")  # fmt: skip
+        warnings.append(
+            f"the mmcv {sol.selection.mmcv} wheel for torch {sol.torch.minor}/{sol.torch.tag} is listed but "
+            f"{route.confidence}: if it is missing, the step fails fast (--only-binary)"
+        )
     if sol.torch.row is None:
-        warnings.append(f"torch {sol.torch.version} is newer than envcheck's data: its arch list and wheels are unverified")
+        warnings.append(
+            f"torch {sol.torch.version} is newer than envcheck's data: "
+            "its arch list and wheels are unverified"
+        )
     return Plan(
         request=s.request.typed,
         target=target,
@@ -203,24 +260,45 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
         kept = [x for x in s.solutions if not x.torch.changed]
         if kept:
             why += f"; keeping {cur} means {kept[0].route.how}ing mmcv (~{kept[0].route.minutes:g} min)"
-        runs = "the CPU" if sol.torch.tag == "cpu" else ("this GPU" if env.gpu_list else "GPUs with driver >= its CUDA")
+        runs = (
+            "the CPU"
+            if sol.torch.tag == "cpu"
+            else ("this GPU" if env.gpu_list else "GPUs with driver >= its CUDA")
+        )
         out.append(Choice("torch", sol.torch.version, why + f"; runs on {runs}"))
+    where = f"torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}"
     how = {
         "installed": "already installed with ops for this torch",
-        "wheel": f"prebuilt wheel for torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}",
-        "build": f"compiled from source (~{sol.route.minutes:g} min): no prebuilt wheel for torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}",
+        "wheel": f"prebuilt wheel for {where}",
+        "build": f"compiled from source (~{sol.route.minutes:g} min): no prebuilt wheel for {where}",
     }[sol.route.how]
     newer = [v for v, why in s.mmcv_rejections.items() if Version(v) > Version(sol.selection.mmcv)]
-    out.append(Choice("mmcv", sol.selection.mmcv, how + "".join(f"; {v} rejected: {s.mmcv_rejections[v]}" for v in newer[:2])))
+    out.append(
+        Choice(
+            "mmcv",
+            sol.selection.mmcv,
+            how + "".join(f"; {v} rejected: {s.mmcv_rejections[v]}" for v in newer[:2]),
+        )
+    )
     for name in s.needed:
         rel = sol.selection.releases[name]
         spec = dict(s.request.toolkits).get(name)
         newest = max((r for r in s.matrix.toolkits[name].values()), key=lambda r: Version(r.version))
-        why = "newest release" if rel.version == newest.version else f"newest that accepts mmcv {sol.selection.mmcv}"
+        why = (
+            "newest release"
+            if rel.version == newest.version
+            else f"newest that accepts mmcv {sol.selection.mmcv}"
+        )
         if spec and str(spec):
             why += f" within {name}{spec}"
         if name not in dict(s.request.toolkits):
-            why += " (needed by " + ", ".join(n for n, r in sol.selection.releases.items() if r.needs_mmdet or "mmdet" in r.requires) + ")"
+            why += (
+                " (needed by "
+                + ", ".join(
+                    n for n, r in sol.selection.releases.items() if r.needs_mmdet or "mmdet" in r.requires
+                )
+                + ")"
+            )
         out.append(Choice(name, rel.version, why))
     out.append(Choice("mmengine", sol.selection.mmengine, "newest release every toolkit's guard accepts"))
     return out
@@ -241,7 +319,11 @@ def _rejected(s: Search, sol: Solution) -> list[Alternative]:
             reason.append(f"compiles mmcv (~{other.route.minutes:g} min)")
         if other.torch.changed and not sol.torch.changed:
             reason.append("changes torch")
-        lost = [n for n in s.needed if Version(other.selection.releases[n].version) < Version(sol.selection.releases[n].version)]
+        lost = [
+            n
+            for n in s.needed
+            if Version(other.selection.releases[n].version) < Version(sol.selection.releases[n].version)
+        ]
         if lost:
             reason.append("older " + ", ".join(f"{n} {other.selection.releases[n].version}" for n in lost))
         if other.minutes > sol.minutes and not reason:
@@ -267,13 +349,24 @@ def explain_conflict(s: Search) -> Conflict:
     for name, spec in req.toolkits:
         if not toolkit_candidates(matrix, name, spec, py):
             known = ", ".join(sorted(matrix.toolkits[name], key=Version, reverse=True)[:6])
-            clashes.append(Clash(f"{name}{spec} (your request) matches no release usable on Python {py}",
-                                 f"matrices/toolkits.toml: {name} {known} ..."))  # fmt: skip
+            clashes.append(
+                Clash(
+                    f"{name}{spec} (your request) matches no release usable on Python {py}",
+                    f"matrices/toolkits.toml: {name} {known} ...",
+                )
+            )
     if clashes:
-        return Conflict(f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes))
+        return Conflict(
+            f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes)
+        )
     if not s.torch_options:
-        clashes = [Clash(why, "matrices/torch.toml; matrices/nvidia.toml") for why in _dedupe_text(s.torch_rejections)[:8]]
-        return Conflict(f"no torch build fits this machine (Python {py}, {platform_key(env)})", tuple(clashes))
+        clashes = [
+            Clash(why, "matrices/torch.toml; matrices/nvidia.toml")
+            for why in _dedupe_text(s.torch_rejections)[:8]
+        ]
+        return Conflict(
+            f"no torch build fits this machine (Python {py}, {platform_key(env)})", tuple(clashes)
+        )
     accepted = [v for v in matrix.mmcv if v not in s.mmcv_rejections and not Version(v).is_prerelease]
     if not accepted:
         return Conflict("the toolkits' import-time guards admit no common mmcv", tuple(_guard_clashes(s)))
@@ -283,18 +376,24 @@ def explain_conflict(s: Search) -> Conflict:
         minors = sorted(rel.torch_minors(plat), key=Version)
         tags = rel.python_tags_for(plat)
         wheels = (
-            f"prebuilt wheels only for torch {minors[0]}–{minors[-1]}" + (f" on {tags[0]}–{tags[-1]}" if tags else "")
-            if minors else f"no prebuilt wheels for {plat}"
-        )  # fmt: skip
+            f"prebuilt wheels only for torch {minors[0]}–{minors[-1]}"
+            + (f" on {tags[0]}–{tags[-1]}" if tags else "")
+            if minors
+            else f"no prebuilt wheels for {plat}"
+        )
         blockers = sorted({why.split("; ", 1)[-1] for (t, m), why in s.route_rejections.items() if m == v})
         clashes.append(Clash(f"mmcv {v}: {wheels}; " + " / ".join(blockers[:2]), rel.source))
     usable = sorted({t.minor for t in s.torch_options}, key=Version)
-    clashes.append(Clash(f"torch builds usable here (Python {py}, {plat}): {', '.join(usable)}", "matrices/torch.toml"))
+    clashes.append(
+        Clash(f"torch builds usable here (Python {py}, {plat}): {', '.join(usable)}", "matrices/torch.toml")
+    )
     for v, why in sorted(s.mmcv_rejections.items(), key=lambda kv: Version(kv[0]), reverse=True)[:2]:
         clashes.append(Clash(f"mmcv {v} is excluded: {why}", "matrices/toolkits.toml"))
     names = ", ".join(s.needed)
-    summary = f"{names} accept only mmcv {', '.join(sorted(accepted, key=Version, reverse=True))}, which cannot be installed for any torch usable here" + (
-        " without compiling (--no-build)" if req.no_build else ""
+    summary = (
+        f"{names} accept only mmcv {', '.join(sorted(accepted, key=Version, reverse=True))}, "
+        "which cannot be installed for any torch usable here"
+        + (" without compiling (--no-build)" if req.no_build else "")
     )
     return Conflict(summary, tuple(clashes))
 
@@ -349,11 +448,14 @@ def profile_options(request: Request, env: Environment, matrix: Matrix, limit: i
         found = search(replace(request, no_build=True), penv, matrix)
         if found.solutions:
             best = found.solutions[0]
-            out.append(Alternative(
-                f"--target {name} ({profile.description.split(':')[0]}; Python {python_minor(penv)})",
-                f"torch {best.torch.version} + mmcv {best.selection.mmcv} ({best.route.how}), no compiling",
-                best.minutes,
-            ))  # fmt: skip
+            out.append(
+                Alternative(
+                    f"--target {name} ({profile.description.split(':')[0]}; Python {python_minor(penv)})",
+                    f"torch {best.torch.version} + mmcv {best.selection.mmcv} ({best.route.how}), "
+                    "no compiling",
+                    best.minutes,
+                )
+            )
         if len(out) >= limit:
             break
     return out

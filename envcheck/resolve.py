@@ -14,7 +14,6 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PepRequirement
@@ -22,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import PlanError
-from envcheck.facts import Driver, Environment, Mmcv, Tool, Torch, parse_version
+from envcheck.facts import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Tool, Torch, parse_version
 from envcheck.matrix import Matrix, MmcvRelease, ToolkitRelease, TorchBuild, TorchRelease
 
 TORCH_POLICIES = ("auto", "keep", "any")
@@ -33,13 +32,17 @@ CONFIDENCE_RANK = {"high": 0, "low": 1, "doubtful": 2}
 class Request:
     toolkits: tuple[tuple[str, SpecifierSet], ...]  # (PyPI name, what the user allowed)
     torch: str = "auto"  # auto | keep | any | a version ("2.1", "2.1.2")
-    cuda: Optional[str] = None  # cpu | cu121 ...
+    cuda: str | None = None  # cpu | cu121 ...
     no_build: bool = False
     typed: tuple[str, ...] = ()  # the request as the user wrote it
 
 
 def parse_request(
-    texts: Sequence[str], matrix: Matrix, torch: str = "auto", cuda: Optional[str] = None, no_build: bool = False
+    texts: Sequence[str],
+    matrix: Matrix,
+    torch: str = "auto",
+    cuda: str | None = None,
+    no_build: bool = False,
 ) -> Request:
     """Validate what the user typed; every problem is a one-line PlanError (exit 2)."""
     if not texts:
@@ -49,12 +52,16 @@ def parse_request(
         try:
             req = PepRequirement(text)
         except InvalidRequirement:
-            raise PlanError(f"{text!r} is not a toolkit with an optional version spec (e.g. mmdet==3.1.0)") from None
+            raise PlanError(
+                f"{text!r} is not a toolkit with an optional version spec (e.g. mmdet==3.1.0)"
+            ) from None
         name = matrix.toolkit_name(req.name)
         if name is None:
             known = sorted(set(matrix.toolkits) | set(matrix.aliases) | set(matrix.import_names))
             close = difflib.get_close_matches(req.name.lower(), known, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(matrix.toolkits))}"
+            hint = (
+                f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(matrix.toolkits))}"
+            )
             raise PlanError(f"unknown toolkit {req.name!r}{hint}")
         merged[name] = merged.get(name, SpecifierSet()) & req.specifier
     if torch not in TORCH_POLICIES:
@@ -62,7 +69,11 @@ def parse_request(
             Version(torch)
         except InvalidVersion:
             raise PlanError(f"--torch {torch!r}: expected keep, any or a version such as 2.1.2") from None
-    if cuda is not None and cuda != "cpu" and not (cuda.startswith("cu") and cuda[2:].isdigit() and len(cuda) >= 5):
+    if (
+        cuda is not None
+        and cuda != "cpu"
+        and not (cuda.startswith("cu") and cuda[2:].isdigit() and len(cuda) >= 5)
+    ):
         raise PlanError(f"--cuda {cuda!r}: expected cpu or a tag such as cu121")
     return Request(tuple(merged.items()), torch, cuda, no_build, tuple(texts))
 
@@ -72,8 +83,8 @@ class TorchOption:
     version: str  # 2.1.2+cu121, as pip and torch.__version__ spell it
     tag: str
     changed: bool
-    row: Optional[TorchRelease]
-    build: Optional[TorchBuild]
+    row: TorchRelease | None
+    build: TorchBuild | None
 
     @property
     def minor(self) -> str:
@@ -130,25 +141,40 @@ class Search:
 # -- facts of the target ---------------------------------------------------------------------
 
 
-def python_minor(env: Environment) -> Optional[str]:
-    return env.python.minor if env.python else None
+def python_info(env: Environment) -> PythonInfo | None:
+    return env.python if isinstance(env.python, PythonInfo) else None
 
 
-def python_tag(env: Environment) -> Optional[str]:
-    if not env.python:
+def python_minor(env: Environment) -> str | None:
+    py = python_info(env)
+    return py.minor if py else None
+
+
+def python_version(env: Environment) -> Version | None:
+    py = python_info(env)
+    return parse_version(py.version) if py else None
+
+
+def python_tag(env: Environment) -> str | None:
+    py = python_info(env)
+    if py is None:
         return None
-    return env.python.tag or "cp" + env.python.minor.replace(".", "")
+    return py.tag or "cp" + py.minor.replace(".", "")
 
 
 def platform_key(env: Environment) -> str:
-    return env.platform.key if env.platform else "linux"
+    return env.platform.key if isinstance(env.platform, PlatformInfo) else "linux"
+
+
+def cpu_count(env: Environment) -> int | None:
+    return env.platform.cpus if isinstance(env.platform, PlatformInfo) else None
 
 
 def gpu_ccs(env: Environment) -> list[str]:
     return [g.compute_capability for g in env.gpu_list if g.compute_capability]
 
 
-def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> Optional[str]:
+def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> str | None:
     """None when the driver runs this CUDA; else why not."""
     driver = env.driver
     if not isinstance(driver, Driver):
@@ -168,7 +194,7 @@ def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> Optional[str]:
 # -- candidates ------------------------------------------------------------------------------
 
 
-def toolkit_candidates(matrix: Matrix, name: str, spec: SpecifierSet, py: Optional[str]) -> list[ToolkitRelease]:
+def toolkit_candidates(matrix: Matrix, name: str, spec: SpecifierSet, py: str | None) -> list[ToolkitRelease]:
     rels = list(matrix.toolkits.get(name, {}).values())
     pre = any(Version(s.version).is_prerelease for s in spec if s.version.replace(".*", "").strip())
     out = [
@@ -192,23 +218,30 @@ def _torch_options(search: Search) -> None:
     if current is not None and (wanted is None or _torch_matches(current.version, wanted)):
         if request.cuda is None or request.cuda == current.cuda_tag:
             search.torch_options.append(
-                TorchOption(current.version, current.cuda_tag, False, matrix.torch_release(current.version),
-                            None)  # fmt: skip
+                TorchOption(
+                    current.version, current.cuda_tag, False, matrix.torch_release(current.version), None
+                )
             )
         else:
-            search.torch_rejections.append(f"installed torch {current.version}: --cuda asks for {request.cuda}")
+            search.torch_rejections.append(
+                f"installed torch {current.version}: --cuda asks for {request.cuda}"
+            )
     if request.torch == "keep":
         if current is None:
             search.torch_rejections.append("--torch keep, but torch is not installed")
         return
     has_gpu = bool(env.gpu_list)
     for row in matrix.torch.values():
-        if wanted is not None and not _torch_matches(row.version, wanted) and not any(
-            _torch_matches(p, wanted) for p in row.patches
+        if (
+            wanted is not None
+            and not _torch_matches(row.version, wanted)
+            and not any(_torch_matches(p, wanted) for p in row.patches)
         ):
             continue
         if py is not None and not row.supports_python(py):
-            search.torch_rejections.append(f"torch {row.minor}: no wheels for Python {py} (has {', '.join(row.python)})")
+            search.torch_rejections.append(
+                f"torch {row.minor}: no wheels for Python {py} (has {', '.join(row.python)})"
+            )
             continue
         version = row.version
         if wanted is not None and len(wanted.split(".")) >= 3:
@@ -225,7 +258,9 @@ def _torch_options(search: Search) -> None:
                 why = _driver_runs(env, matrix, cuda)
                 bad = [cc for cc in gpu_ccs(env) if build.archs and not build.supports_cc(cc)]
                 if why or bad:
-                    reason = why or f"no kernels for sm_{bad[0].replace('.', '')} (has {' '.join(build.archs)})"
+                    reason = (
+                        why or f"no kernels for sm_{bad[0].replace('.', '')} (has {' '.join(build.archs)})"
+                    )
                     search.torch_rejections.append(f"torch {version}+{tag}: {reason}")
                     continue
             full = f"{version}+{tag}"
@@ -242,7 +277,7 @@ def _torch_matches(version: str, wanted: str) -> bool:
 # -- mmcv routes -----------------------------------------------------------------------------
 
 
-def build_minutes(matrix: Matrix, mmcv: str, cuda: bool, cpus: Optional[int]) -> float:
+def build_minutes(matrix: Matrix, mmcv: str, cuda: bool, cpus: int | None) -> float:
     """Measured wall time of a source build, scaled to this machine's cores (an estimate)."""
     runs = [d for d in matrix.mmcv_build.durations if d.cuda == cuda] or list(matrix.mmcv_build.durations)
     if not runs:
@@ -252,7 +287,7 @@ def build_minutes(matrix: Matrix, mmcv: str, cuda: bool, cpus: Optional[int]) ->
     return round(seconds / 60 * best.cores / max(1, cpus or 2), 1)
 
 
-def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> Optional[MmcvRoute]:
+def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> MmcvRoute | None:
     env, matrix = search.env, search.matrix
     key = (torch.version, release.version)
     installed = env.mmcv if isinstance(env.mmcv, Mmcv) else None
@@ -271,7 +306,7 @@ def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> Optional
     if why:
         search.route_rejections[key] = why
         return None
-    cpus = env.platform.cpus if env.platform else None
+    cpus = cpu_count(env)
     return MmcvRoute(release, "build", build_minutes(matrix, release.version, torch.tag != "cpu", cpus))
 
 
@@ -283,27 +318,36 @@ def _ops_match(mmcv: Mmcv, torch: TorchOption) -> bool:
     return mmcv.ops_cuda.split(".")[0] == torch.tag[2:-1]
 
 
-def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> Optional[str]:
+def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> str | None:
     """Why mmcv `release` cannot be compiled here against `torch`, or None."""
     env = search.env
     head = f"no prebuilt mmcv {release.version} wheel for torch {torch.minor}/{torch.tag}/{python_tag(env)}"
     if search.request.no_build:
         return f"{head}, and --no-build forbids compiling"
     if not release.can_build_against(torch.version):
-        return f"{head}; its C++14 setup.py compiles only against torch <= {release.max_torch_for_source_build}"
+        return (
+            f"{head}; its C++14 setup.py compiles only against torch <= {release.max_torch_for_source_build}"
+        )
     nvcc = env.toolchain.nvcc
     if torch.tag.startswith("cu") and env.gpu_list and isinstance(nvcc, Tool):
         if nvcc.version.split(".")[0] != torch.tag[2:-1]:
             return f"{head}; nvcc {nvcc.version} does not match torch's CUDA {torch.tag} for a CUDA build"
-    elif torch.tag.startswith("cu") and env.gpu_list and not env.toolchain.nvcc and "not in the file" not in str(nvcc):
-        return f"{head}; no nvcc on this machine for a CUDA build (install the CUDA {torch.tag[2:-1]}.x toolkit)"
+    elif (
+        torch.tag.startswith("cu")
+        and env.gpu_list
+        and not env.toolchain.nvcc
+        and "not in the file" not in str(nvcc)
+    ):
+        return (
+            f"{head}; no nvcc on this machine for a CUDA build (install the CUDA {torch.tag[2:-1]}.x toolkit)"
+        )
     return None
 
 
 # -- toolkit selection -----------------------------------------------------------------------
 
 
-def _needed(matrix: Matrix, request: Request, py: Optional[str]) -> tuple[str, ...]:
+def _needed(matrix: Matrix, request: Request, py: str | None) -> tuple[str, ...]:
     """Requested toolkits plus the ones they import (mmocr → mmdet), requested first."""
     names = [n for n, _ in request.toolkits]
     for name, spec in request.toolkits:
@@ -313,14 +357,14 @@ def _needed(matrix: Matrix, request: Request, py: Optional[str]) -> tuple[str, .
     return tuple(names)
 
 
-def _select(search: Search, mmcv: str) -> Optional[Selection]:
+def _select(search: Search, mmcv: str) -> Selection | None:
     """The newest toolkit releases that all accept mmcv `mmcv` (and one mmdet, one mmengine)."""
     matrix, request = search.matrix, search.request
     py = python_minor(search.env)
     specs = dict(request.toolkits)
     cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py) for n in search.needed}
     mmdets = [r for r in cands.get("mmdet", []) if r.allows("mmcv", mmcv)] if "mmdet" in cands else [None]
-    best: Optional[tuple[tuple[Version, ...], Selection]] = None
+    best: tuple[tuple[Version, ...], Selection] | None = None
     why = f"no {search.needed[0]} release accepts mmcv {mmcv}"
     for det in mmdets:
         picks: dict[str, ToolkitRelease] = {"mmdet": det} if det is not None else {}
@@ -328,19 +372,24 @@ def _select(search: Search, mmcv: str) -> Optional[Selection]:
             if name == "mmdet":
                 continue
             ok = [
-                r for r in cands[name]
+                r
+                for r in cands[name]
                 if r.allows("mmcv", mmcv) and (det is None or r.allows("mmdet", det.version))
-            ]  # fmt: skip
+            ]
             if not ok:
                 why = f"no {name} release accepts mmcv {mmcv}" + (f" with mmdet {det.version}" if det else "")
                 break
             picks[name] = ok[0]
         else:
-            engines = [v for v in sorted(matrix.mmengine, key=Version, reverse=True) if not Version(v).is_prerelease]
+            engines = [
+                v for v in sorted(matrix.mmengine, key=Version, reverse=True) if not Version(v).is_prerelease
+            ]
             engine = next((v for v in engines if all(r.allows("mmengine", v) for r in picks.values())), None)
             if engine is None:
                 why = "no mmengine release satisfies " + ", ".join(
-                    f"{r.name} {r.version} ({r.requires['mmengine']})" for r in picks.values() if "mmengine" in r.requires
+                    f"{r.name} {r.version} ({r.requires['mmengine']})"
+                    for r in picks.values()
+                    if "mmengine" in r.requires
                 )
                 continue
             score = tuple(Version(picks[n].version) for n in search.needed)
@@ -411,12 +460,23 @@ def _rank(s: Search, sol: Solution) -> tuple[object, ...]:
     if current is not None:
         cur, new = parse_version(current.base_version), parse_version(sol.torch.base)
         gap = abs((cur.major * 100 + cur.minor) - (new.major * 100 + new.minor)) if cur and new else 99
-        distance = (gap, abs(_cuda_number(sol.torch.tag) - _cuda_number(current.cuda_tag)), -_cuda_number(sol.torch.tag))
+        distance = (
+            gap,
+            abs(_cuda_number(sol.torch.tag) - _cuda_number(current.cuda_tag)),
+            -_cuda_number(sol.torch.tag),
+        )
     else:
         distance = (-_vkey(sol.torch.base),)
     if s.request.torch == "any":
         head: tuple[object, ...] = (not no_compile,)
-        return (*head, versions, round(sol.minutes), CONFIDENCE_RANK.get(sol.route.confidence, 3), changes(s.env, sol), distance)
+        return (
+            *head,
+            versions,
+            round(sol.minutes),
+            CONFIDENCE_RANK.get(sol.route.confidence, 3),
+            changes(s.env, sol),
+            distance,
+        )
     return (
         not keep,
         0 if keep else round(sol.minutes),
