@@ -14,7 +14,10 @@ from envcheck.resolve import (
     Request,
     Search,
     Solution,
+    cached_version,
     cpu_count,
+    imports_mmdet,
+    matrix_cache,
     platform_key,
     python_info,
     python_minor,
@@ -64,15 +67,16 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
         if not sol.torch.changed and env.has("torchvision"):
             tv = env.packages["torchvision"]
         if tv:
-            stack["torchvision"] = tv if "+" in tv or not sol.torch.changed else f"{tv}+{sol.torch.tag}"
+            labelled = "+" in sol.torch.version  # torchvision carries the same local label as torch
+            stack["torchvision"] = tv if "+" in tv or not labelled else f"{tv}+{sol.torch.tag}"
         else:
             warnings.append(
                 f"torchvision for torch {sol.torch.version} is not in envcheck's data: pin it by hand"
             )
     stack["mmcv"] = sol.selection.mmcv
     stack["mmengine"] = sol.selection.mmengine
-    for name in s.needed:
-        stack[name] = sol.selection.releases[name].version
+    for name, rel in sol.selection.releases.items():
+        stack[name] = rel.version
     extras: list[str] = []
     for rel in sol.selection.releases.values():
         extras += [x for x in rel.extra_runtime if x not in extras]
@@ -129,13 +133,29 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
     find_links: list[str] = []
     index_url: str | None = None
     if sol.torch.changed:
+        # A build label (+cu121, +cpu) lives only on the PyTorch index; unlabelled wheels (macOS)
+        # come from PyPI.
+        index_url = matrix.torch_index_url(sol.torch.tag) if "+" in sol.torch.version else None
+        where = ("--index-url", index_url) if index_url else ()
+        steps.append(
+            Step(
+                "pip",
+                (*pip, *torch_pins, *where),
+                f"torch {sol.torch.version} from "
+                + (f"the PyTorch index for {sol.torch.tag}" if index_url else "PyPI"),
+                minutes=4.0 if sol.torch.tag != "cpu" else 1.0,
+            )
+        )
+    elif "+" in stack.get("torchvision", "") and not env.has("torchvision"):
+        # PyPI's torchvision is built for PyPI's torch (cu130 for 2.11, or CPU elsewhere): beside a
+        # +cu128 or +cpu torch its ops fail to load. The matching build is on the PyTorch index.
         index_url = matrix.torch_index_url(sol.torch.tag)
         steps.append(
             Step(
                 "pip",
                 (*pip, *torch_pins, "--index-url", index_url),
-                f"torch {sol.torch.version} from the PyTorch index for {sol.torch.tag}",
-                minutes=4.0 if sol.torch.tag != "cpu" else 1.0,
+                f"torchvision {stack['torchvision']}: the build for the kept torch {sol.torch.version}",
+                minutes=0.5,
             )
         )
     route = sol.route
@@ -203,8 +223,8 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
                 minutes=route.minutes,
             )
         )
-    rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in s.needed)]
-    if "mmpose" in s.needed:
+    rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in sol.selection.releases)]
+    if "mmpose" in sol.selection.releases:
         steps.append(
             Step(
                 "pip",
@@ -280,8 +300,7 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
             how + "".join(f"; {v} rejected: {s.mmcv_rejections[v]}" for v in newer[:2]),
         )
     )
-    for name in s.needed:
-        rel = sol.selection.releases[name]
+    for name, rel in sol.selection.releases.items():
         spec = dict(s.request.toolkits).get(name)
         newest = max((r for r in s.matrix.toolkits[name].values()), key=lambda r: Version(r.version))
         why = (
@@ -292,13 +311,10 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
         if spec and str(spec):
             why += f" within {name}{spec}"
         if name not in dict(s.request.toolkits):
-            why += (
-                " (needed by "
-                + ", ".join(
-                    n for n, r in sol.selection.releases.items() if r.needs_mmdet or "mmdet" in r.requires
-                )
-                + ")"
-            )
+            users = [f"{n} {r.version}" for n, r in sol.selection.releases.items() if imports_mmdet(r)]
+            why += f" (imported by {', '.join(users)})"
+        if cached_version(rel.version).is_prerelease:
+            why += " (a pre-release: no stack of final releases fits)"
         out.append(Choice(name, rel.version, why))
     out.append(Choice("mmengine", sol.selection.mmengine, "newest release every toolkit's guard accepts"))
     return out
@@ -319,10 +335,11 @@ def _rejected(s: Search, sol: Solution) -> list[Alternative]:
             reason.append(f"compiles mmcv (~{other.route.minutes:g} min)")
         if other.torch.changed and not sol.torch.changed:
             reason.append("changes torch")
+        mine, theirs = sol.selection.releases, other.selection.releases
         lost = [
             n
-            for n in s.needed
-            if Version(other.selection.releases[n].version) < Version(sol.selection.releases[n].version)
+            for n in mine
+            if n in theirs and cached_version(theirs[n].version) < cached_version(mine[n].version)
         ]
         if lost:
             reason.append("older " + ", ".join(f"{n} {other.selection.releases[n].version}" for n in lost))
@@ -347,7 +364,7 @@ def explain_conflict(s: Search) -> Conflict:
     py = python_minor(env)
     clashes: list[Clash] = []
     for name, spec in req.toolkits:
-        if not toolkit_candidates(matrix, name, spec, py):
+        if not toolkit_candidates(matrix, name, spec, py, pre=True):
             known = ", ".join(sorted(matrix.toolkits[name], key=Version, reverse=True)[:6])
             clashes.append(
                 Clash(
@@ -367,13 +384,17 @@ def explain_conflict(s: Search) -> Conflict:
         return Conflict(
             f"no torch build fits this machine (Python {py}, {platform_key(env)})", tuple(clashes)
         )
-    accepted = [v for v in matrix.mmcv if v not in s.mmcv_rejections and not Version(v).is_prerelease]
+    accepted = [v for v in matrix.mmcv if v not in s.mmcv_rejections and (s.pre or not _pre(v))]
     if not accepted:
         return Conflict("the toolkits' import-time guards admit no common mmcv", tuple(_guard_clashes(s)))
     plat = platform_key(env)
+    reach: set[str] = set()  # torch minors an accepted mmcv can be installed on (wheel or build)
     for v in sorted(accepted, key=Version, reverse=True):
         rel = matrix.mmcv[v]
         minors = sorted(rel.torch_minors(plat), key=Version)
+        reach.update(minors)
+        limit = rel.max_torch_for_source_build
+        reach.update(m for m in matrix.torch if limit and Version(m) <= Version(limit))
         tags = rel.python_tags_for(plat)
         wheels = (
             f"prebuilt wheels only for torch {minors[0]}–{minors[-1]}"
@@ -387,8 +408,12 @@ def explain_conflict(s: Search) -> Conflict:
     clashes.append(
         Clash(f"torch builds usable here (Python {py}, {plat}): {', '.join(usable)}", "matrices/torch.toml")
     )
+    barred = [why for why in _dedupe_text(s.torch_rejections) if _minor_named(why) in reach]
+    clashes += [Clash(why, "matrices/torch.toml; matrices/nvidia.toml") for why in barred[:3]]
     for v, why in sorted(s.mmcv_rejections.items(), key=lambda kv: Version(kv[0]), reverse=True)[:2]:
-        clashes.append(Clash(f"mmcv {v} is excluded: {why}", "matrices/toolkits.toml"))
+        clashes.append(
+            Clash(f"mmcv {v} is excluded: {why}", s.mmcv_rejection_sources.get(v, "matrices/toolkits.toml"))
+        )
     names = ", ".join(s.needed)
     summary = (
         f"{names} accept only mmcv {', '.join(sorted(accepted, key=Version, reverse=True))}, "
@@ -398,6 +423,17 @@ def explain_conflict(s: Search) -> Conflict:
     return Conflict(summary, tuple(clashes))
 
 
+def _minor_named(rejection: str) -> str | None:
+    """ "torch 2.0: ...", "torch 2.1.2+cu121: ..." -> the torch minor the rejection is about."""
+    head = rejection.split(":")[0].split()
+    v = parse_version(head[-1].split("+")[0]) if head else None
+    return f"{v.major}.{v.minor}" if v else None
+
+
+def _pre(version: str) -> bool:
+    return cached_version(version).is_prerelease
+
+
 def _guard_clashes(s: Search) -> list[Clash]:
     """Pairs of needed toolkits whose guards exclude each other, each side with its source."""
     matrix, py = s.matrix, python_minor(s.env)
@@ -405,14 +441,17 @@ def _guard_clashes(s: Search) -> list[Clash]:
     out: list[Clash] = []
     for i, a in enumerate(s.needed):
         for b in s.needed[i + 1 :]:
-            ca = toolkit_candidates(matrix, a, specs.get(a, SpecifierSet()), py)
-            cb = toolkit_candidates(matrix, b, specs.get(b, SpecifierSet()), py)
+            ca = toolkit_candidates(matrix, a, specs.get(a, SpecifierSet()), py, s.pre)
+            cb = toolkit_candidates(matrix, b, specs.get(b, SpecifierSet()), py, s.pre)
             if ca and cb and not any(_compatible(x, y, matrix) for x in ca for y in cb):
                 for side, cands in ((a, ca), (b, cb)):
                     asked = f" (your request: {side}{specs[side]})" if str(specs.get(side, "")) else ""
                     reqs = ", ".join(f"{d}{r}" for d, r in cands[0].requires.items()) or "no guards"
                     out.append(Clash(f"{side} {cands[0].version} requires {reqs}{asked}", cands[0].source))
-    return out or [Clash(f"mmcv {v}: {w}", "matrices/toolkits.toml") for v, w in s.mmcv_rejections.items()]
+    return out or [
+        Clash(f"mmcv {v}: {w}", s.mmcv_rejection_sources.get(v, "matrices/toolkits.toml"))
+        for v, w in s.mmcv_rejections.items()
+    ]
 
 
 def _compatible(x: ToolkitRelease, y: ToolkitRelease, matrix: Matrix) -> bool:
@@ -440,9 +479,12 @@ def profile_options(request: Request, env: Environment, matrix: Matrix, limit: i
     from envcheck.envdoc import from_document
 
     here = python_minor(env)
+    envs = matrix_cache(matrix).profile_envs
     out = []
     for name, profile in matrix.profiles.items():
-        penv = complete(from_document(profile.as_json(), f"profile {name}"), matrix)
+        if name not in envs:
+            envs[name] = complete(from_document(profile.as_json(), f"profile {name}"), matrix)
+        penv = envs[name]
         if python_minor(penv) == here and penv.context == env.context:
             continue
         found = search(replace(request, no_build=True), penv, matrix)

@@ -11,9 +11,11 @@ a prebuilt wheel, or a source build — and the pairs are ranked by the preferen
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PepRequirement
@@ -22,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import PlanError
 from envcheck.facts import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Tool, Torch, parse_version
-from envcheck.matrix import Matrix, MmcvRelease, ToolkitRelease, TorchBuild, TorchRelease
+from envcheck.matrix import Matrix, MmcvRelease, ToolkitRelease, TorchBuild, TorchRelease, cuda_version
 
 TORCH_POLICIES = ("auto", "keep", "any")
 CONFIDENCE_RANK = {"high": 0, "low": 1, "doubtful": 2}
@@ -86,7 +88,7 @@ class TorchOption:
     row: TorchRelease | None
     build: TorchBuild | None
 
-    @property
+    @functools.cached_property
     def minor(self) -> str:
         v = parse_version(self.version.split("+")[0])
         return f"{v.major}.{v.minor}" if v else self.version
@@ -134,8 +136,14 @@ class Search:
     torch_options: list[TorchOption] = field(default_factory=list)
     torch_rejections: list[str] = field(default_factory=list)
     mmcv_rejections: dict[str, str] = field(default_factory=dict)  # mmcv version -> why no toolkit set
+    mmcv_rejection_sources: dict[str, str] = field(default_factory=dict)  # mmcv version -> the guard's source
     route_rejections: dict[tuple[str, str], str] = field(default_factory=dict)  # (torch, mmcv) -> why
     solutions: list[Solution] = field(default_factory=list)
+    pre: bool = False  # pre-releases admitted (no stack of final releases exists)
+
+    @property
+    def cache(self) -> MatrixCache:
+        return matrix_cache(self.matrix)
 
 
 # -- facts of the target ---------------------------------------------------------------------
@@ -194,19 +202,24 @@ def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> str | None:
 # -- candidates ------------------------------------------------------------------------------
 
 
-def toolkit_candidates(matrix: Matrix, name: str, spec: SpecifierSet, py: str | None) -> list[ToolkitRelease]:
-    rels = list(matrix.toolkits.get(name, {}).values())
-    pre = any(Version(s.version).is_prerelease for s in spec if s.version.replace(".*", "").strip())
+def toolkit_candidates(
+    matrix: Matrix, name: str, spec: SpecifierSet, py: str | None, pre: bool = False
+) -> list[ToolkitRelease]:
+    """Releases within the user's spec that run on Python `py`, newest first.
+
+    Pre-releases only when the spec names one, or with `pre` (the fallback when no stack of
+    final releases exists: mmcls 1.x, for one, was only ever released as 1.0.0rcN).
+    """
+    rels = matrix.toolkits.get(name, {}).values()
+    named = any(cached_version(s.version).is_prerelease for s in spec if s.version.replace(".*", "").strip())
     out = [
         r
         for r in rels
         if spec.contains(r.version, prereleases=True)
-        and (pre or not Version(r.version).is_prerelease or spec.contains(r.version, prereleases=False))
+        and (pre or named or not cached_version(r.version).is_prerelease)
         and (py is None or r.allows_python(py) is not False)
     ]
-    finals = [r for r in out if not Version(r.version).is_prerelease]
-    chosen = finals if finals and not pre else out
-    return sorted(chosen, key=lambda r: Version(r.version), reverse=True)
+    return sorted(out, key=lambda r: cached_version(r.version), reverse=True)
 
 
 def _torch_options(search: Search) -> None:
@@ -216,21 +229,28 @@ def _torch_options(search: Search) -> None:
     current = env.torch if isinstance(env.torch, Torch) else None
     wanted = None if request.torch in TORCH_POLICIES else request.torch
     if current is not None and (wanted is None or _torch_matches(current.version, wanted)):
-        if request.cuda is None or request.cuda == current.cuda_tag:
+        # The installed torch is kept only where it runs: its CUDA on this driver, its kernels
+        # for these GPUs (a torch 2.6+cu124 on an RTX 5090 is not a stack, it is the problem).
+        archs = current.arch_list or ()
+        why = _build_problem(env, matrix, current.cuda_tag, archs) if current.cuda else None
+        if request.cuda is not None and request.cuda != current.cuda_tag:
+            search.torch_rejections.append(
+                f"installed torch {current.version}: --cuda asks for {request.cuda}"
+            )
+        elif why:
+            search.torch_rejections.append(f"installed torch {current.version}: {why}")
+        else:
             search.torch_options.append(
                 TorchOption(
                     current.version, current.cuda_tag, False, matrix.torch_release(current.version), None
                 )
-            )
-        else:
-            search.torch_rejections.append(
-                f"installed torch {current.version}: --cuda asks for {request.cuda}"
             )
     if request.torch == "keep":
         if current is None:
             search.torch_rejections.append("--torch keep, but torch is not installed")
         return
     has_gpu = bool(env.gpu_list)
+    tags_seen: set[str] = set()
     for row in matrix.torch.values():
         if (
             wanted is not None
@@ -247,26 +267,47 @@ def _torch_options(search: Search) -> None:
         if wanted is not None and len(wanted.split(".")) >= 3:
             version = wanted
         for tag, build in row.builds.items():
+            if plat == "macos" and tag != "cpu":
+                continue  # macOS torch has no CUDA builds
+            tags_seen.add(tag)
             if request.cuda is not None and tag != request.cuda:
                 continue
             if request.cuda is None and (tag == "cpu") == has_gpu:
                 continue  # a GPU machine gets CUDA builds, a CPU machine the CPU build, unless told
-            if plat == "macos" and tag != "cpu":
-                continue
-            cuda = build.cuda
-            if cuda is not None:
-                why = _driver_runs(env, matrix, cuda)
-                bad = [cc for cc in gpu_ccs(env) if build.archs and not build.supports_cc(cc)]
-                if why or bad:
-                    reason = (
-                        why or f"no kernels for sm_{bad[0].replace('.', '')} (has {' '.join(build.archs)})"
-                    )
-                    search.torch_rejections.append(f"torch {version}+{tag}: {reason}")
+            if build.cuda is not None:
+                why = _build_problem(env, matrix, tag, build.archs)
+                if why:
+                    search.torch_rejections.append(f"torch {version}+{tag}: {why}")
                     continue
-            full = f"{version}+{tag}"
-            if current is not None and full == current.version:
-                continue
+            # macOS wheels (PyPI and the CPU index alike) carry no local label: torch==2.1.2+cpu
+            # matches nothing there, and torch.__version__ says 2.1.2.
+            full = version if plat == "macos" else f"{version}+{tag}"
+            if current is not None and version == current.base_version and tag == current.cuda_tag:
+                continue  # the installed build itself (PyPI spells it without the label)
             search.torch_options.append(TorchOption(full, tag, True, row, build))
+    if request.cuda is not None and request.cuda not in tags_seen:
+        which = f"torch {wanted} has no" if wanted else "no torch release has a"
+        has = ", ".join(sorted(tags_seen, key=_cuda_number)) or "none"
+        search.torch_rejections.append(
+            f"--cuda {request.cuda}: {which} {request.cuda} build for {plat}"
+            + (f" with wheels for Python {py}" if py else "")
+            + f" (builds there: {has})"
+        )
+
+
+def _build_problem(env: Environment, matrix: Matrix, tag: str, archs: Sequence[str]) -> str | None:
+    """Why a CUDA build of torch cannot run here (driver, GPU archs), or None."""
+    why = _driver_runs(env, matrix, cuda_version(tag) or "")
+    if why:
+        return why
+    bad = [cc for cc in gpu_ccs(env) if archs and not _covers(archs, cc)]
+    if bad:
+        return f"no kernels for sm_{bad[0].replace('.', '')} (has {' '.join(archs)})"
+    return None
+
+
+def _covers(archs: Sequence[str], cc: str) -> bool:
+    return TorchBuild("", "", tuple(archs), False, "").supports_cc(cc)
 
 
 def _torch_matches(version: str, wanted: str) -> bool:
@@ -300,7 +341,7 @@ def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> MmcvRout
         and _ops_match(installed, torch)
     ):
         return MmcvRoute(release, "installed", 0.0)
-    if release.has_wheel(platform_key(env), torch.minor, torch.tag, python_tag(env)):
+    if (torch.minor, torch.tag) in search.cache.wheels(release, platform_key(env), python_tag(env)):
         return MmcvRoute(release, "wheel", 0.5, release.wheel_confidence(torch.minor))
     why = _build_blocker(search, torch, release)
     if why:
@@ -347,89 +388,264 @@ def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> 
 # -- toolkit selection -----------------------------------------------------------------------
 
 
-def _needed(matrix: Matrix, request: Request, py: str | None) -> tuple[str, ...]:
-    """Requested toolkits plus the ones they import (mmocr → mmdet), requested first."""
+def imports_mmdet(rel: ToolkitRelease) -> bool:
+    return rel.needs_mmdet or "mmdet" in rel.requires
+
+
+def _needed(matrix: Matrix, request: Request, py: str | None, pre: bool) -> tuple[str, ...]:
+    """Requested toolkits, plus mmdet when some candidate release imports it (mmocr → mmdet)."""
     names = [n for n, _ in request.toolkits]
-    for name, spec in request.toolkits:
-        cands = toolkit_candidates(matrix, name, spec, py)
-        if cands and (cands[0].needs_mmdet or "mmdet" in cands[0].requires) and "mmdet" not in names:
-            names.append("mmdet")
+    if "mmdet" not in names and any(
+        imports_mmdet(r) for n, spec in request.toolkits for r in toolkit_candidates(matrix, n, spec, py, pre)
+    ):
+        names.append("mmdet")
     return tuple(names)
 
 
-def _select(search: Search, mmcv: str) -> Selection | None:
-    """The newest toolkit releases that all accept mmcv `mmcv` (and one mmdet, one mmengine)."""
-    matrix, request = search.matrix, search.request
-    py = python_minor(search.env)
-    specs = dict(request.toolkits)
-    cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py) for n in search.needed}
-    mmdets = [r for r in cands.get("mmdet", []) if r.allows("mmcv", mmcv)] if "mmdet" in cands else [None]
-    best: tuple[tuple[Version, ...], Selection] | None = None
-    why = f"no {search.needed[0]} release accepts mmcv {mmcv}"
-    for det in mmdets:
-        picks: dict[str, ToolkitRelease] = {"mmdet": det} if det is not None else {}
-        for name in search.needed:
+def _select(search: Search, mmcv: str, cands: Mapping[str, list[ToolkitRelease]]) -> Selection | None:
+    """The newest releases of the requested toolkits that accept mmcv `mmcv` together.
+
+    mmdet joins the stack only where a chosen release imports it: mmpose 1.2.0 runs without it
+    (and so with mmcv 2.2.0, which every mmdet rejects), mmpose 1.3 needs it.
+    """
+    requested = [n for n, _ in search.request.toolkits]
+    allows = search.cache.allows
+    mmdets = [r for r in cands.get("mmdet", ()) if allows(r, "mmcv", mmcv)]
+    options: list[ToolkitRelease | None] = list(mmdets) if "mmdet" in requested else [None, *mmdets]
+    best: tuple[tuple[object, ...], Selection] | None = None
+    for det in options:
+        dv = det.version if det is not None else None
+        ok: dict[str, list[ToolkitRelease]] = {}
+        for name in requested:
             if name == "mmdet":
                 continue
-            ok = [
+            ok[name] = [
                 r
                 for r in cands[name]
-                if r.allows("mmcv", mmcv) and (det is None or r.allows("mmdet", det.version))
+                if allows(r, "mmcv", mmcv)
+                and (allows(r, "mmdet", dv) if dv is not None else not imports_mmdet(r))
             ]
-            if not ok:
-                why = f"no {name} release accepts mmcv {mmcv}" + (f" with mmdet {det.version}" if det else "")
+            if not ok[name]:
                 break
-            picks[name] = ok[0]
         else:
-            engines = [
-                v for v in sorted(matrix.mmengine, key=Version, reverse=True) if not Version(v).is_prerelease
-            ]
-            engine = next((v for v in engines if all(r.allows("mmengine", v) for r in picks.values())), None)
-            if engine is None:
-                why = "no mmengine release satisfies " + ", ".join(
-                    f"{r.name} {r.version} ({r.requires['mmengine']})"
-                    for r in picks.values()
-                    if "mmengine" in r.requires
-                )
+            found = _with_engine(search, det, ok)
+            if found is None:
                 continue
-            score = tuple(Version(picks[n].version) for n in search.needed)
+            picked, engine = found
+            releases = dict(picked)
+            if det is not None:
+                releases["mmdet"] = det
+            releases = {n: releases[n] for n in (*requested, "mmdet") if n in releases}  # requested first
+            score = (
+                tuple(cached_version(releases[n].version) for n in requested),
+                det is None,  # an mmdet nobody imports is one install too many
+                cached_version(dv or "0"),
+            )
             if best is None or score > best[0]:
-                best = (score, Selection(mmcv, picks, engine))
+                best = (score, Selection(mmcv, releases, engine))
     if best is None:
-        search.mmcv_rejections[mmcv] = why
+        search.mmcv_rejections[mmcv], search.mmcv_rejection_sources[mmcv] = _exclusion(
+            search, mmcv, cands, mmdets
+        )
         return None
     return best[1]
+
+
+def _exclusion(
+    search: Search, mmcv: str, cands: Mapping[str, list[ToolkitRelease]], mmdets: list[ToolkitRelease]
+) -> tuple[str, str]:
+    """(why, source): the import guard that keeps every set of toolkit releases off mmcv `mmcv`."""
+    requested = [n for n, _ in search.request.toolkits]
+    allows = search.cache.allows
+    for name in requested:
+        rels = cands.get(name, [])
+        if not rels:
+            return f"no {name} release fits the request", "matrices/toolkits.toml"
+        if not any(allows(r, "mmcv", mmcv) for r in rels):
+            return f"{name} {rels[0].version} requires mmcv{rels[0].requires['mmcv']}", rels[0].source
+    for name in requested:
+        fits = [r for r in cands[name] if allows(r, "mmcv", mmcv)]
+        if name == "mmdet" or not all(imports_mmdet(r) for r in fits):
+            continue
+        if not mmdets and cands.get("mmdet"):
+            det = cands["mmdet"][0]
+            return (
+                f"{name} {fits[0].version} imports mmdet, "
+                f"and mmdet {det.version} requires mmcv{det.requires['mmcv']}",
+                det.source,
+            )
+        if not any(allows(r, "mmdet", d.version) for r in fits for d in mmdets):
+            guard = fits[0].requires.get("mmdet")
+            dets = ", ".join(d.version for d in mmdets)
+            return (
+                f"{name} {fits[0].version} requires mmdet{guard or ''}; "
+                f"the mmdet releases that accept mmcv {mmcv} are {dets}",
+                fits[0].source,
+            )
+    members = [cands[n][0] for n in requested]
+    guards = [
+        f"{r.name} {r.version} (mmengine{r.requires['mmengine']})"
+        for r in members
+        if "mmengine" in r.requires
+    ]
+    return "no mmengine release satisfies " + ", ".join(guards), "matrices/mmengine.toml"
+
+
+def _with_engine(
+    search: Search, det: ToolkitRelease | None, ok: Mapping[str, list[ToolkitRelease]]
+) -> tuple[dict[str, ToolkitRelease], str] | None:
+    """The newest releases in `ok` (and an mmengine) whose mmengine guards agree, or None."""
+    allows = search.cache.allows
+    engines = search.cache.engines(python_minor(search.env), search.pre)
+    first = {n: rels[0] for n, rels in ok.items()}
+    members = [*first.values(), *([det] if det else [])]
+    engine = next((v for v in engines if all(allows(r, "mmengine", v) for r in members)), None)
+    if engine is not None:
+        return first, engine
+    best: tuple[tuple[Version, ...], dict[str, ToolkitRelease], str] | None = None
+    for v in engines:  # the newest releases disagree: the best per mmengine release
+        if det is not None and not allows(det, "mmengine", v):
+            continue
+        picks = {n: next((r for r in rels if allows(r, "mmengine", v)), None) for n, rels in ok.items()}
+        if all(picks.values()):
+            score = tuple(cached_version(r.version) for r in picks.values() if r is not None)
+            if best is None or score > best[0]:
+                best = (score, {n: r for n, r in picks.items() if r is not None}, v)
+    return (best[1], best[2]) if best else None
 
 
 # -- the search ------------------------------------------------------------------------------
 
 
 def search(request: Request, env: Environment, matrix: Matrix) -> Search:
-    s = Search(env, matrix, request)
-    s.needed = _needed(matrix, request, python_minor(env))
-    _torch_options(s)
-    selections = {v: _select(s, v) for v in _mmcv_versions(matrix)}
-    for torch in s.torch_options:
+    """Every stack that works here, best first; pre-releases only when no final stack exists."""
+    s = _search(request, env, matrix, pre=False)
+    if s.solutions:
+        return s
+    fallback = _search(request, env, matrix, pre=True, torch=s)
+    finals = s.cache.mmcv_versions(False)
+    only_pre = all(v in s.mmcv_rejections for v in finals) and len(fallback.mmcv_rejections) < len(
+        s.cache.mmcv_versions(True)
+    )
+    # Explain with the pre-release search where only a pre-release mmcv passes the guards.
+    return fallback if fallback.solutions or only_pre else s
+
+
+def _search(
+    request: Request, env: Environment, matrix: Matrix, pre: bool, torch: Search | None = None
+) -> Search:
+    s = Search(env, matrix, request, pre=pre)
+    py = python_minor(env)
+    if torch is None:
+        _torch_options(s)
+    else:  # the torch side does not depend on pre-releases: reuse it
+        s.torch_options, s.torch_rejections = torch.torch_options, torch.torch_rejections
+    # The toolkit side depends on the request and the Python only: the profiles a plan also
+    # tries ("other runtimes") share it.
+    key = (request.toolkits, py, pre)
+    known = s.cache.selections.get(key)
+    if known is None:
+        s.needed = _needed(matrix, request, py, pre)
+        specs = dict(request.toolkits)
+        cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py, pre) for n in s.needed}
+        selections = {v: _select(s, v, cands) for v in s.cache.mmcv_versions(pre)}
+        known = s.cache.selections[key] = (
+            s.needed,
+            selections,
+            dict(s.mmcv_rejections),
+            dict(s.mmcv_rejection_sources),
+        )
+    s.needed, selections = known[0], known[1]
+    s.mmcv_rejections, s.mmcv_rejection_sources = dict(known[2]), dict(known[3])
+    for opt in s.torch_options:
         for version, selection in selections.items():
             if selection is None:
                 continue
-            route = _route(s, torch, matrix.mmcv[version])
+            route = _route(s, opt, matrix.mmcv[version])
             if route is None:
                 continue
-            minutes = route.minutes + (_torch_minutes(torch) if torch.changed else 0.0) + 0.5
-            s.solutions.append(Solution(torch, route, selection, minutes))
+            minutes = route.minutes + (_torch_minutes(opt) if opt.changed else 0.0) + 0.5
+            s.solutions.append(Solution(opt, route, selection, minutes))
     s.solutions.sort(key=lambda sol: _rank(s, sol))
     return s
 
 
-@lru_cache(maxsize=8)
-def _mmcv_versions_cached(keys: tuple[str, ...]) -> tuple[str, ...]:
-    finals = [k for k in keys if not Version(k).is_prerelease]
-    return tuple(sorted(finals or keys, key=Version, reverse=True))
+class MatrixCache:
+    """Facts derived from one Matrix that every search asks again: guard verdicts, release lists.
+
+    Held per Matrix object (the entry keeps it alive, so its records' ids stay unique): a plan
+    runs a dozen searches (one per named profile for "other runtimes"), and each asks the same
+    few hundred guard questions, each a version parse and comparison when asked fresh.
+    """
+
+    def __init__(self, matrix: Matrix) -> None:
+        self.matrix = matrix
+        self._allows: dict[tuple[int, str, str], bool] = {}
+        self._wheels: dict[tuple[int, str, str | None], frozenset[tuple[str, str]]] = {}
+        self._engines: dict[tuple[str | None, bool], tuple[str, ...]] = {}
+        self._mmcv: dict[bool, tuple[str, ...]] = {}
+        self.profile_envs: dict[str, Environment] = {}
+        self.selections: dict[tuple[object, ...], tuple[Any, ...]] = {}
+
+    def allows(self, rel: ToolkitRelease, dep: str, version: str) -> bool:
+        key = (id(rel), dep, version)
+        hit = self._allows.get(key)
+        if hit is None:
+            hit = self._allows[key] = rel.allows(dep, cached_version(version))
+        return hit
+
+    def wheels(self, release: MmcvRelease, platform: str, py_tag: str | None) -> frozenset[tuple[str, str]]:
+        """The (torch minor, CUDA tag) pairs with a prebuilt `release` wheel for this platform and Python."""
+        key = (id(release), platform, py_tag)
+        hit = self._wheels.get(key)
+        if hit is None:
+            hit = self._wheels[key] = frozenset(
+                (minor, tag)
+                for minor in release.torch_minors(platform)
+                for tag in release.wheel_tags(platform, minor)
+                if release.has_wheel(platform, minor, tag, py_tag)
+            )
+        return hit
+
+    def engines(self, py: str | None, pre: bool) -> tuple[str, ...]:
+        """mmengine releases for Python `py`, newest first (finals unless `pre`)."""
+        key = (py, pre)
+        if key not in self._engines:
+            rels = sorted(
+                self.matrix.mmengine.values(), key=lambda e: cached_version(e.version), reverse=True
+            )
+            self._engines[key] = tuple(
+                e.version
+                for e in rels
+                if (pre or not cached_version(e.version).is_prerelease)
+                and (py is None or e.python is None or SpecifierSet(e.python).contains(py))
+            )
+        return self._engines[key]
+
+    def mmcv_versions(self, pre: bool) -> tuple[str, ...]:
+        """mmcv 2.x releases, newest first: finals, or every release with `pre`."""
+        if pre not in self._mmcv:
+            found = (v for v in self.matrix.mmcv if pre or not cached_version(v).is_prerelease)
+            self._mmcv[pre] = tuple(sorted(found, key=cached_version, reverse=True))
+        return self._mmcv[pre]
 
 
-def _mmcv_versions(matrix: Matrix) -> tuple[str, ...]:
-    return _mmcv_versions_cached(tuple(matrix.mmcv))
+_CACHES: dict[int, MatrixCache] = {}
+
+
+def matrix_cache(matrix: Matrix) -> MatrixCache:
+    entry = _CACHES.get(id(matrix))
+    if entry is None or entry.matrix is not matrix:
+        if len(_CACHES) >= 8:
+            _CACHES.clear()
+        entry = _CACHES[id(matrix)] = MatrixCache(matrix)
+    return entry
+
+
+@lru_cache(maxsize=1024)
+def cached_version(text: str) -> Version:
+    """A version parsed once per process (the same few dozen strings are compared all the time)."""
+    return Version(text)
 
 
 def _torch_minutes(torch: TorchOption) -> float:
@@ -454,7 +670,7 @@ def _rank(s: Search, sol: Solution) -> tuple[object, ...]:
     """
     no_compile = sol.route.how != "build"
     keep = not sol.torch.changed and no_compile
-    versions = tuple(-_vkey(sol.selection.releases[n].version) for n in s.needed)
+    versions = tuple(-_vkey(sol.selection.releases[n].version) for n, _ in s.request.toolkits)
     current = s.env.torch if isinstance(s.env.torch, Torch) else None
     distance: tuple[object, ...] = (0,)
     if current is not None:
