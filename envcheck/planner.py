@@ -160,6 +160,23 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
         )
     route = sol.route
     mmcv_pin = f"mmcv=={sol.selection.mmcv}"
+    # mmcv-lite / mmcv-full own the same `mmcv` import directory: installing over them mixes
+    # files (and uninstalling them later takes mmcv's with them). The same mmcv version already
+    # there (without ops, or built for another torch) is "already satisfied" to pip, which would
+    # skip the install; --force-reinstall would reinstall the pinned torch too. Remove them first.
+    stale = [d for d in ("mmcv-lite", "mmcv-full") if env.has(d)]
+    if env.packages.get("mmcv") == sol.selection.mmcv:
+        stale.insert(0, "mmcv")
+    if stale and route.how != "installed":
+        steps.append(
+            Step(
+                "pip",
+                (py, "-m", "pip", "uninstall", "-y", *stale),
+                f"remove the installed {', '.join(stale)} first: "
+                "pip would keep it as it is, or mix its files with the new mmcv",
+                minutes=0.1,
+            )
+        )
     if route.how == "wheel":
         url = matrix.wheel_index_url(sol.torch.tag, sol.torch.version)
         find_links.append(url)

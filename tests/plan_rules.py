@@ -184,16 +184,19 @@ def mmcv_reachable(release: MmcvRelease, pick: TorchPick, facts: Facts, ask: Ask
     """A prebuilt wheel, the installed mmcv (kept torch), or a source build that can compile."""
     if mmcv_wheel(release, pick, facts):
         return True
-    m = facts.mmcv
-    if (
-        pick.kept
-        and m is not None
-        and m.ops
-        and m.dist == release.name
-        and Version(m.version) == Version(release.version)
-    ):
+    if pick.kept and _installed_fits(facts.mmcv, release, pick):
         return True
     return not ask.no_build and release.can_build_against(pick.version)
+
+
+def _installed_fits(m: Mmcv | None, release: MmcvRelease, pick: TorchPick) -> bool:
+    """The installed mmcv is this release, with compiled ops for this torch's CUDA (or CPU)."""
+    if m is None or not m.ops or m.dist != release.name or Version(m.version) != Version(release.version):
+        return False
+    if m.ops_cuda is None:
+        return True  # cannot be told from the files: the planner may trust it
+    cuda = _cuda_of(pick.tag)
+    return m.ops_cuda == "cpu" if cuda is None else m.ops_cuda.split(".")[0] == cuda.split(".")[0]
 
 
 # -- toolkits ---------------------------------------------------------------------------------
@@ -460,10 +463,9 @@ def _mmcv_rules(plan: Plan, pick: TorchPick, facts: Facts, ask: Ask, matrix: Mat
         return [f"mmcv {version}: not an mmcv 2.x release in mmcv.toml"]
     steps = [s for s in plan.steps if f"mmcv=={version}" in s.argv]
     if not steps:
-        m = facts.mmcv
-        if pick.kept and m is not None and m.ops and Version(m.version) == Version(version):
+        if pick.kept and _installed_fits(facts.mmcv, rel, pick):
             return []
-        return [f"mmcv {version}: no step installs it and it is not installed with ops"]
+        return [f"mmcv {version}: no step installs it and it is not installed with ops for this torch"]
     out = []
     step = steps[0]
     if step.compiles:
@@ -495,8 +497,13 @@ def _mmcv_rules(plan: Plan, pick: TorchPick, facts: Facts, ask: Ask, matrix: Mat
         url = matrix.wheel_index_url(pick.tag, pick.minor)
         if step.tool == "pip" and url not in step.argv:
             out.append(f"the mmcv wheel step does not point at {url}")
+    before = plan.steps[: plan.steps.index(step)]
+    removed = {a for s in before if "uninstall" in s.argv for a in s.argv[s.argv.index("uninstall") + 1 :]}
     m = facts.mmcv
     same = m is not None and m.dist == rel.name and Version(m.version) == Version(version)
-    if same and "--force-reinstall" not in step.argv:
-        out.append(f"mmcv {version} is installed already: pip would skip the step without --force-reinstall")
+    if same and "--force-reinstall" not in step.argv and "mmcv" not in removed:
+        out.append(f"mmcv {version} is installed already: pip would call the step satisfied and skip it")
+    for other in ("mmcv-lite", "mmcv-full"):
+        if other in facts.packages and other not in removed:
+            out.append(f"{other} is installed and owns the same mmcv/ directory: it must go first")
     return out

@@ -75,6 +75,13 @@ def machines(draw: st.DrawFn) -> dict[str, Any]:
         tv = row.torchvision_of(patch)
         if tv and draw(st.booleans()):
             doc["packages"]["torchvision"] = tv if system == "Darwin" else f"{tv}+{tag}"
+        if draw(st.integers(0, 3)) == 0:  # an mmcv from an earlier attempt, with or without ops
+            mmcv = draw(st.sampled_from(sorted(MATRIX.mmcv)))
+            ops = draw(st.booleans())
+            ops_cuda = draw(st.sampled_from([None, "cpu", cuda or "cpu", "11.8", "12.1"])) if ops else None
+            dist = draw(st.sampled_from(["mmcv", "mmcv", "mmcv-lite"]))
+            doc["mmcv"] = {"version": mmcv, "dist": dist, "ops": ops and dist == "mmcv", "ops_cuda": ops_cuda}
+            doc["packages"][dist] = mmcv
     return doc
 
 
