@@ -330,7 +330,7 @@ def witness(env: Environment, ask: Ask, matrix: Matrix) -> Witness | None:
 # -- one plan ----------------------------------------------------------------------------------
 
 
-def _requirements(step: Step) -> list[str]:
+def requirements(step: Step) -> list[str]:
     """The requirement arguments of a pip/mim install argv (options and their values dropped)."""
     argv = list(step.argv)
     try:
@@ -441,7 +441,7 @@ def violations(plan: Plan, env: Environment, ask: Ask, matrix: Matrix) -> list[s
     for step in plan.steps:
         if step.tool not in ("pip", "mim"):
             continue
-        names = {_name(r) for r in _requirements(step)}
+        names = {_name(r) for r in requirements(step)}
         if names - {"torch", "torchvision"} and f"torch=={torch}" not in step.argv:
             out.append(
                 f"step {' '.join(step.argv)!r} installs {sorted(names)} without pinning torch=={torch}"
