@@ -141,9 +141,17 @@ class Search:
     solutions: list[Solution] = field(default_factory=list)
     pre: bool = False  # pre-releases admitted (no stack of final releases exists)
 
-    @property
+    @functools.cached_property
     def cache(self) -> MatrixCache:
         return matrix_cache(self.matrix)
+
+    @functools.cached_property
+    def platform(self) -> str:
+        return platform_key(self.env)
+
+    @functools.cached_property
+    def py_tag(self) -> str | None:
+        return python_tag(self.env)
 
 
 # -- facts of the target ---------------------------------------------------------------------
@@ -296,7 +304,16 @@ def _torch_options(search: Search) -> None:
 
 
 def _build_problem(env: Environment, matrix: Matrix, tag: str, archs: Sequence[str]) -> str | None:
-    """Why a CUDA build of torch cannot run here (driver, GPU archs), or None."""
+    """Why a CUDA build of torch cannot run here (driver, GPU archs), or None (memoised)."""
+    drv = env.driver
+    facts = (drv, platform_key(env), tuple(gpu_ccs(env)), bool(env.gpu_list), tag, tuple(archs))
+    memo = matrix_cache(matrix).build_problems
+    if facts not in memo:
+        memo[facts] = _build_problem_of(env, matrix, tag, archs)
+    return memo[facts]
+
+
+def _build_problem_of(env: Environment, matrix: Matrix, tag: str, archs: Sequence[str]) -> str | None:
     why = _driver_runs(env, matrix, cuda_version(tag) or "")
     if why:
         return why
@@ -330,22 +347,21 @@ def build_minutes(matrix: Matrix, mmcv: str, cuda: bool, cpus: int | None) -> fl
 
 def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> MmcvRoute | None:
     env, matrix = search.env, search.matrix
-    key = (torch.version, release.version)
     installed = env.mmcv if isinstance(env.mmcv, Mmcv) else None
     if (
         installed is not None
         and not torch.changed
         and installed.ops
         and installed.dist == release.name
-        and parse_version(installed.version) == Version(release.version)
+        and parse_version(installed.version) == cached_version(release.version)
         and _ops_match(installed, torch)
     ):
         return MmcvRoute(release, "installed", 0.0)
-    if (torch.minor, torch.tag) in search.cache.wheels(release, platform_key(env), python_tag(env)):
+    if (torch.minor, torch.tag) in search.cache.wheels(release, search.platform, search.py_tag):
         return MmcvRoute(release, "wheel", 0.5, release.wheel_confidence(torch.minor))
     why = _build_blocker(search, torch, release)
     if why:
-        search.route_rejections[key] = why
+        search.route_rejections[(torch.version, release.version)] = why
         return None
     cpus = cpu_count(env)
     return MmcvRoute(release, "build", build_minutes(matrix, release.version, torch.tag != "cpu", cpus))
@@ -362,27 +378,22 @@ def _ops_match(mmcv: Mmcv, torch: TorchOption) -> bool:
 def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> str | None:
     """Why mmcv `release` cannot be compiled here against `torch`, or None."""
     env = search.env
-    head = f"no prebuilt mmcv {release.version} wheel for torch {torch.minor}/{torch.tag}/{python_tag(env)}"
+    why = None
     if search.request.no_build:
-        return f"{head}, and --no-build forbids compiling"
-    if not release.can_build_against(torch.version):
-        return (
-            f"{head}; its C++14 setup.py compiles only against torch <= {release.max_torch_for_source_build}"
-        )
-    nvcc = env.toolchain.nvcc
-    if torch.tag.startswith("cu") and env.gpu_list and isinstance(nvcc, Tool):
-        if nvcc.version.split(".")[0] != torch.tag[2:-1]:
-            return f"{head}; nvcc {nvcc.version} does not match torch's CUDA {torch.tag} for a CUDA build"
-    elif (
-        torch.tag.startswith("cu")
-        and env.gpu_list
-        and not env.toolchain.nvcc
-        and "not in the file" not in str(nvcc)
-    ):
-        return (
-            f"{head}; no nvcc on this machine for a CUDA build (install the CUDA {torch.tag[2:-1]}.x toolkit)"
-        )
-    return None
+        why = "and --no-build forbids compiling"
+    elif not release.can_build_against(torch.version):
+        why = f"its C++14 setup.py compiles only against torch <= {release.max_torch_for_source_build}"
+    elif torch.tag.startswith("cu") and env.gpu_list:
+        nvcc = env.toolchain.nvcc
+        if isinstance(nvcc, Tool):
+            if nvcc.version.split(".")[0] != torch.tag[2:-1]:
+                why = f"nvcc {nvcc.version} does not match torch's CUDA {torch.tag} for a CUDA build"
+        elif "not in the file" not in str(nvcc):
+            why = f"no nvcc on this machine for a CUDA build (install the CUDA {torch.tag[2:-1]}.x toolkit)"
+    if why is None:
+        return None
+    head = f"no prebuilt mmcv {release.version} wheel for torch {torch.minor}/{torch.tag}/{search.py_tag}"
+    return f"{head}, {why}" if why.startswith("and ") else f"{head}; {why}"
 
 
 # -- toolkit selection -----------------------------------------------------------------------
@@ -586,6 +597,7 @@ class MatrixCache:
         self._mmcv: dict[bool, tuple[str, ...]] = {}
         self.profile_envs: dict[str, Environment] = {}
         self.selections: dict[tuple[object, ...], tuple[Any, ...]] = {}
+        self.build_problems: dict[tuple[object, ...], str | None] = {}
 
     def allows(self, rel: ToolkitRelease, dep: str, version: str) -> bool:
         key = (id(rel), dep, version)
@@ -631,6 +643,11 @@ class MatrixCache:
 
 
 _CACHES: dict[int, MatrixCache] = {}
+
+
+def clear_caches() -> None:
+    """Forget what searches derived from loaded matrices (benchmarks of a cold plan)."""
+    _CACHES.clear()
 
 
 def matrix_cache(matrix: Matrix) -> MatrixCache:
