@@ -296,7 +296,8 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
         why = f"replaces {cur}" if cur else "not installed yet"
         kept = [x for x in s.solutions if not x.torch.changed]
         if kept:
-            why += f"; keeping {cur} means {kept[0].route.how}ing mmcv (~{kept[0].route.minutes:g} min)"
+            means = {"build": "compiling mmcv", "wheel": "the mmcv wheel", "installed": "the installed mmcv"}
+            why += f"; keeping {cur} means {means[kept[0].route.how]} (~{kept[0].route.minutes:g} min)"
         runs = (
             "the CPU"
             if sol.torch.tag == "cpu"
@@ -360,6 +361,14 @@ def _rejected(s: Search, sol: Solution) -> list[Alternative]:
         ]
         if lost:
             reason.append("older " + ", ".join(f"{n} {other.selection.releases[n].version}" for n in lost))
+        gained = [
+            n
+            for n in mine
+            if n in theirs and cached_version(theirs[n].version) > cached_version(mine[n].version)
+        ]
+        if gained:  # the trade is visible: mmpose 1.3.2 needs mmdet, which rejects the mmcv wheel here
+            added = [f"{n} {r.version}" for n, r in theirs.items() if n not in mine]
+            reason.append("would give " + ", ".join([f"{n} {theirs[n].version}" for n in gained] + added))
         if other.minutes > sol.minutes and not reason:
             reason.append(f"slower (~{other.minutes:g} min)")
         out.append(Alternative(what, "; ".join(reason) or "ranked lower", other.minutes))
