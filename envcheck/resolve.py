@@ -203,7 +203,15 @@ def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> str | None:
         return None
     fwd = parse_version(driver.forward_compat_cuda)
     if fwd is not None and fwd >= Version(cuda):
-        return None
+        # The cuda-compat libcuda works on data-center GPUs and a few server RTX parts only;
+        # elsewhere CUDA fails to initialise (CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE).
+        odd = [g.name for g in env.gpu_list if not matrix.supports_forward_compat(g.name)]
+        if not odd:
+            return None
+        return (
+            f"driver {driver.version} < {floor} needed by CUDA {cuda}, and the forward-compat "
+            f"libcuda ({driver.forward_compat_cuda}) does not support {odd[0]}"
+        )
     return f"driver {driver.version} < {floor} needed by CUDA {cuda}"
 
 

@@ -46,6 +46,7 @@ class Facts:
     python: str | None  # "3.10"
     platform: str  # linux | windows | macos
     ccs: tuple[str, ...]  # compute capabilities of the GPUs
+    gpu_names: tuple[str, ...]
     driver: Version | None
     forward_cuda: Version | None
     torch: Torch | None
@@ -65,6 +66,7 @@ def facts_of(env: Environment) -> Facts:
         python=".".join(py.split(".")[:2]) if py else None,
         platform=plat,
         ccs=tuple(g.compute_capability for g in env.gpu_list if g.compute_capability),
+        gpu_names=tuple(g.name for g in env.gpu_list),
         driver=_ver(drv.version) if drv else None,
         forward_cuda=_ver(drv.forward_compat_cuda) if drv and drv.forward_compat_cuda else None,
         torch=env.torch if isinstance(env.torch, Torch) else None,
@@ -116,7 +118,11 @@ def torch_problems(pick: TorchPick, facts: Facts, ask: Ask, matrix: Matrix) -> l
     cuda = _cuda_of(pick.tag)
     if cuda is not None and facts.ccs and facts.driver is not None:
         floor = matrix.min_driver(cuda, facts.platform, minor_compat=True)
-        fwd_ok = facts.forward_cuda is not None and facts.forward_cuda >= Version(cuda)
+        fwd_ok = (
+            facts.forward_cuda is not None
+            and facts.forward_cuda >= Version(cuda)
+            and all(matrix.supports_forward_compat(name) for name in facts.gpu_names)
+        )
         if floor is not None and facts.driver < Version(floor) and not fwd_ok:
             out.append(f"torch {pick.version}: driver {facts.driver} < {floor} for CUDA {cuda}")
     if cuda is not None and pick.archs is not None:
