@@ -19,8 +19,9 @@ from envcheck.derive import complete
 from envcheck.envdoc import from_document
 from envcheck.facts import Environment
 from envcheck.matrix import Matrix, clear_cache, load_matrix
+from envcheck.memo import clear_caches
 from envcheck.planner import make_plan
-from envcheck.resolve import clear_caches, parse_request
+from envcheck.resolve import parse_request
 
 ALL = ("mmdet", "mmsegmentation", "mmpose", "mmocr", "mmpretrain", "mmdeploy")
 

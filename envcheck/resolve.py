@@ -1,21 +1,20 @@
-"""The planner: Request × Environment × Matrix → the cheapest stack that really works, or the clash.
+"""The planner's search: Request × Environment × Matrix → every stack that works here, best first.
 
 Pure: it reads no machine state. The search space is small (a dozen torch builds, eight mmcv
 releases, a dozen mmdet releases), so it is enumerated, not solved: for each mmcv release the
-newest toolkit versions whose import-time guards accept it are chosen once (memoised), then
-every (torch build, mmcv release) pair is priced by how mmcv gets there — already installed,
-a prebuilt wheel, or a source build — and the pairs are ranked by the preferences in
-`_rank`. Everything rejected on the way is kept, so the plan can say why.
+newest toolkit versions whose import-time guards accept it are chosen once (selection.py,
+memoised per request and Python in memo.py), then every (torch build, mmcv release) pair is
+priced by how mmcv gets there — already installed, a prebuilt wheel, or a source build — and
+the pairs are ranked by the preferences in `_rank`. Final releases first; pre-releases only
+when no final stack exists. Everything rejected on the way is kept, so the plan can say why
+(planner.py) or name the clash (conflict.py).
 """
-
 from __future__ import annotations
 
 import difflib
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PepRequirement
@@ -24,7 +23,9 @@ from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import PlanError
 from envcheck.facts import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Tool, Torch, parse_version
-from envcheck.matrix import Matrix, MmcvRelease, ToolkitRelease, TorchBuild, TorchRelease, cuda_version
+from envcheck.matrix import Matrix, MmcvRelease, TorchBuild, TorchRelease, cuda_version
+from envcheck.memo import MatrixCache, cached_version, matrix_cache
+from envcheck.selection import Selection, exclusion, needed, select, toolkit_candidates
 
 TORCH_POLICIES = ("auto", "keep", "any")
 CONFIDENCE_RANK = {"high": 0, "low": 1, "doubtful": 2}
@@ -106,15 +107,6 @@ class MmcvRoute:
     how: str  # installed | wheel | build
     minutes: float
     confidence: str = "high"
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Toolkit releases (and mmengine) that accept one mmcv release together."""
-
-    mmcv: str
-    releases: Mapping[str, ToolkitRelease]
-    mmengine: str
 
 
 @dataclass(frozen=True)
@@ -216,26 +208,6 @@ def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> str | None:
 
 
 # -- candidates ------------------------------------------------------------------------------
-
-
-def toolkit_candidates(
-    matrix: Matrix, name: str, spec: SpecifierSet, py: str | None, pre: bool = False
-) -> list[ToolkitRelease]:
-    """Releases within the user's spec that run on Python `py`, newest first.
-
-    Pre-releases only when the spec names one, or with `pre` (the fallback when no stack of
-    final releases exists: mmcls 1.x, for one, was only ever released as 1.0.0rcN).
-    """
-    rels = matrix.toolkits.get(name, {}).values()
-    named = any(cached_version(s.version).is_prerelease for s in spec if s.version.replace(".*", "").strip())
-    out = [
-        r
-        for r in rels
-        if spec.contains(r.version, prereleases=True)
-        and (pre or named or not cached_version(r.version).is_prerelease)
-        and (py is None or r.allows_python(py) is not False)
-    ]
-    return sorted(out, key=lambda r: cached_version(r.version), reverse=True)
 
 
 def _torch_options(search: Search) -> None:
@@ -404,135 +376,6 @@ def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> 
     return f"{head}, {why}" if why.startswith("and ") else f"{head}; {why}"
 
 
-# -- toolkit selection -----------------------------------------------------------------------
-
-
-def imports_mmdet(rel: ToolkitRelease) -> bool:
-    return rel.needs_mmdet or "mmdet" in rel.requires
-
-
-def _needed(matrix: Matrix, request: Request, py: str | None, pre: bool) -> tuple[str, ...]:
-    """Requested toolkits, plus mmdet when some candidate release imports it (mmocr → mmdet)."""
-    names = [n for n, _ in request.toolkits]
-    if "mmdet" not in names and any(
-        imports_mmdet(r) for n, spec in request.toolkits for r in toolkit_candidates(matrix, n, spec, py, pre)
-    ):
-        names.append("mmdet")
-    return tuple(names)
-
-
-def _select(search: Search, mmcv: str, cands: Mapping[str, list[ToolkitRelease]]) -> Selection | None:
-    """The newest releases of the requested toolkits that accept mmcv `mmcv` together.
-
-    mmdet joins the stack only where a chosen release imports it: mmpose 1.2.0 runs without it
-    (and so with mmcv 2.2.0, which every mmdet rejects), mmpose 1.3 needs it.
-    """
-    requested = [n for n, _ in search.request.toolkits]
-    allows = search.cache.allows
-    mmdets = [r for r in cands.get("mmdet", ()) if allows(r, "mmcv", mmcv)]
-    options: list[ToolkitRelease | None] = list(mmdets) if "mmdet" in requested else [None, *mmdets]
-    best: tuple[tuple[object, ...], Selection] | None = None
-    for det in options:
-        dv = det.version if det is not None else None
-        ok: dict[str, list[ToolkitRelease]] = {}
-        for name in requested:
-            if name == "mmdet":
-                continue
-            ok[name] = [
-                r
-                for r in cands[name]
-                if allows(r, "mmcv", mmcv)
-                and (allows(r, "mmdet", dv) if dv is not None else not imports_mmdet(r))
-            ]
-            if not ok[name]:
-                break
-        else:
-            found = _with_engine(search, det, ok)
-            if found is None:
-                continue
-            picked, engine = found
-            releases = dict(picked)
-            if det is not None:
-                releases["mmdet"] = det
-            releases = {n: releases[n] for n in (*requested, "mmdet") if n in releases}  # requested first
-            score = (
-                tuple(cached_version(releases[n].version) for n in requested),
-                det is None,  # an mmdet nobody imports is one install too many
-                cached_version(dv or "0"),
-            )
-            if best is None or score > best[0]:
-                best = (score, Selection(mmcv, releases, engine))
-    if best is None:
-        search.mmcv_rejections[mmcv], search.mmcv_rejection_sources[mmcv] = _exclusion(
-            search, mmcv, cands, mmdets
-        )
-        return None
-    return best[1]
-
-
-def _exclusion(
-    search: Search, mmcv: str, cands: Mapping[str, list[ToolkitRelease]], mmdets: list[ToolkitRelease]
-) -> tuple[str, str]:
-    """(why, source): the import guard that keeps every set of toolkit releases off mmcv `mmcv`."""
-    requested = [n for n, _ in search.request.toolkits]
-    allows = search.cache.allows
-    for name in requested:
-        rels = cands.get(name, [])
-        if not rels:
-            return f"no {name} release fits the request", "matrices/toolkits.toml"
-        if not any(allows(r, "mmcv", mmcv) for r in rels):
-            return f"{name} {rels[0].version} requires mmcv{rels[0].requires['mmcv']}", rels[0].source
-    for name in requested:
-        fits = [r for r in cands[name] if allows(r, "mmcv", mmcv)]
-        if name == "mmdet" or not all(imports_mmdet(r) for r in fits):
-            continue
-        if not mmdets and cands.get("mmdet"):
-            det = cands["mmdet"][0]
-            return (
-                f"{name} {fits[0].version} imports mmdet, "
-                f"and mmdet {det.version} requires mmcv{det.requires['mmcv']}",
-                det.source,
-            )
-        if not any(allows(r, "mmdet", d.version) for r in fits for d in mmdets):
-            guard = fits[0].requires.get("mmdet")
-            dets = ", ".join(d.version for d in mmdets)
-            return (
-                f"{name} {fits[0].version} requires mmdet{guard or ''}; "
-                f"the mmdet releases that accept mmcv {mmcv} are {dets}",
-                fits[0].source,
-            )
-    members = [cands[n][0] for n in requested]
-    guards = [
-        f"{r.name} {r.version} (mmengine{r.requires['mmengine']})"
-        for r in members
-        if "mmengine" in r.requires
-    ]
-    return "no mmengine release satisfies " + ", ".join(guards), "matrices/mmengine.toml"
-
-
-def _with_engine(
-    search: Search, det: ToolkitRelease | None, ok: Mapping[str, list[ToolkitRelease]]
-) -> tuple[dict[str, ToolkitRelease], str] | None:
-    """The newest releases in `ok` (and an mmengine) whose mmengine guards agree, or None."""
-    allows = search.cache.allows
-    engines = search.cache.engines(python_minor(search.env), search.pre)
-    first = {n: rels[0] for n, rels in ok.items()}
-    members = [*first.values(), *([det] if det else [])]
-    engine = next((v for v in engines if all(allows(r, "mmengine", v) for r in members)), None)
-    if engine is not None:
-        return first, engine
-    best: tuple[tuple[Version, ...], dict[str, ToolkitRelease], str] | None = None
-    for v in engines:  # the newest releases disagree: the best per mmengine release
-        if det is not None and not allows(det, "mmengine", v):
-            continue
-        picks = {n: next((r for r in rels if allows(r, "mmengine", v)), None) for n, rels in ok.items()}
-        if all(picks.values()):
-            score = tuple(cached_version(r.version) for r in picks.values() if r is not None)
-            if best is None or score > best[0]:
-                best = (score, {n: r for n, r in picks.items() if r is not None}, v)
-    return (best[1], best[2]) if best else None
-
-
 # -- the search ------------------------------------------------------------------------------
 
 
@@ -564,10 +407,15 @@ def _search(
     key = (request.toolkits, py, pre)
     known = s.cache.selections.get(key)
     if known is None:
-        s.needed = _needed(matrix, request, py, pre)
+        s.needed = needed(matrix, request.toolkits, py, pre)
         specs = dict(request.toolkits)
         cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py, pre) for n in s.needed}
-        selections = {v: _select(s, v, cands) for v in s.cache.mmcv_versions(pre)}
+        requested = [n for n, _ in request.toolkits]
+        selections: dict[str, Selection | None] = {}
+        for v in s.cache.mmcv_versions(pre):
+            selections[v] = select(requested, v, cands, s.cache, py, pre)
+            if selections[v] is None:
+                s.mmcv_rejections[v], s.mmcv_rejection_sources[v] = exclusion(requested, v, cands, s.cache)
         known = s.cache.selections[key] = (
             s.needed,
             selections,
@@ -587,90 +435,6 @@ def _search(
             s.solutions.append(Solution(opt, route, selection, minutes))
     s.solutions.sort(key=lambda sol: _rank(s, sol))
     return s
-
-
-class MatrixCache:
-    """Facts derived from one Matrix that every search asks again: guard verdicts, release lists.
-
-    Held per Matrix object (the entry keeps it alive, so its records' ids stay unique): a plan
-    runs a dozen searches (one per named profile for "other runtimes"), and each asks the same
-    few hundred guard questions, each a version parse and comparison when asked fresh.
-    """
-
-    def __init__(self, matrix: Matrix) -> None:
-        self.matrix = matrix
-        self._allows: dict[tuple[int, str, str], bool] = {}
-        self._wheels: dict[tuple[int, str, str | None], frozenset[tuple[str, str]]] = {}
-        self._engines: dict[tuple[str | None, bool], tuple[str, ...]] = {}
-        self._mmcv: dict[bool, tuple[str, ...]] = {}
-        self.profile_envs: dict[str, Environment] = {}
-        self.selections: dict[tuple[object, ...], tuple[Any, ...]] = {}
-        self.build_problems: dict[tuple[object, ...], str | None] = {}
-
-    def allows(self, rel: ToolkitRelease, dep: str, version: str) -> bool:
-        key = (id(rel), dep, version)
-        hit = self._allows.get(key)
-        if hit is None:
-            hit = self._allows[key] = rel.allows(dep, cached_version(version))
-        return hit
-
-    def wheels(self, release: MmcvRelease, platform: str, py_tag: str | None) -> frozenset[tuple[str, str]]:
-        """The (torch minor, CUDA tag) pairs with a prebuilt `release` wheel for this platform and Python."""
-        key = (id(release), platform, py_tag)
-        hit = self._wheels.get(key)
-        if hit is None:
-            hit = self._wheels[key] = frozenset(
-                (minor, tag)
-                for minor in release.torch_minors(platform)
-                for tag in release.wheel_tags(platform, minor)
-                if release.has_wheel(platform, minor, tag, py_tag)
-            )
-        return hit
-
-    def engines(self, py: str | None, pre: bool) -> tuple[str, ...]:
-        """mmengine releases for Python `py`, newest first (finals unless `pre`)."""
-        key = (py, pre)
-        if key not in self._engines:
-            rels = sorted(
-                self.matrix.mmengine.values(), key=lambda e: cached_version(e.version), reverse=True
-            )
-            self._engines[key] = tuple(
-                e.version
-                for e in rels
-                if (pre or not cached_version(e.version).is_prerelease)
-                and (py is None or e.python is None or SpecifierSet(e.python).contains(py))
-            )
-        return self._engines[key]
-
-    def mmcv_versions(self, pre: bool) -> tuple[str, ...]:
-        """mmcv 2.x releases, newest first: finals, or every release with `pre`."""
-        if pre not in self._mmcv:
-            found = (v for v in self.matrix.mmcv if pre or not cached_version(v).is_prerelease)
-            self._mmcv[pre] = tuple(sorted(found, key=cached_version, reverse=True))
-        return self._mmcv[pre]
-
-
-_CACHES: dict[int, MatrixCache] = {}
-
-
-def clear_caches() -> None:
-    """Forget what searches derived from loaded matrices (benchmarks of a cold plan)."""
-    _CACHES.clear()
-
-
-def matrix_cache(matrix: Matrix) -> MatrixCache:
-    entry = _CACHES.get(id(matrix))
-    if entry is None or entry.matrix is not matrix:
-        if len(_CACHES) >= 8:
-            _CACHES.clear()
-        entry = _CACHES[id(matrix)] = MatrixCache(matrix)
-    return entry
-
-
-@lru_cache(maxsize=1024)
-def cached_version(text: str) -> Version:
-    """A version parsed once per process (the same few dozen strings are compared all the time)."""
-    return Version(text)
 
 
 def _torch_minutes(torch: TorchOption) -> float:
