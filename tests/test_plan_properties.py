@@ -54,6 +54,9 @@ def machines(draw: st.DrawFn) -> dict[str, Any]:
     if system != "Darwin" and draw(st.booleans()):
         names = draw(st.lists(st.sampled_from(GPUS), min_size=1, max_size=2))
         doc["gpus"] = [{"name": f"NVIDIA {n}", "compute_capability": cc} for n, cc in names]
+        if draw(st.integers(0, 9)) == 0:  # a partial document: a GPU by an unknown name, no driver
+            doc["gpus"] = [{"name": "NVIDIA Graphics Device"}]
+            return _with_torch(draw, doc, python, system)
         driver = draw(st.sampled_from(DRIVERS))
         doc["driver"] = {"version": driver}
         if system == "Linux" and draw(st.integers(0, 3)) == 0:
@@ -61,6 +64,11 @@ def machines(draw: st.DrawFn) -> dict[str, Any]:
             doc["driver"].update(
                 forward_compat="/usr/local/cuda/compat/libcuda.so.1", forward_compat_version=newer
             )
+    return _with_torch(draw, doc, python, system)
+
+
+def _with_torch(draw: st.DrawFn, doc: dict[str, Any], python: str, system: str) -> dict[str, Any]:
+    """Maybe an installed torch (and torchvision, and an mmcv from an earlier attempt)."""
     minor = ".".join(python.split(".")[:2])
     rows = [r for r in MATRIX.torch.values() if minor in r.python]
     if rows and draw(st.integers(0, 2)) > 0:
@@ -101,8 +109,12 @@ def requests(draw: st.DrawFn) -> tuple[list[str], dict[str, SpecifierSet]]:
 
 @st.composite
 def options(draw: st.DrawFn) -> dict[str, Any]:
-    torch = draw(st.sampled_from(["auto"] * 4 + ["keep", "any", "2.0", "2.1.2", "2.4", "2.11"]))
-    cuda = draw(st.sampled_from([None] * 6 + ["cpu", "cu118", "cu121", "cu128"]))
+    torch = draw(
+        st.sampled_from(
+            ["auto"] * 5 + ["keep", "any", "1.13", "2.0", "2.1.2", "2.4", "2.7.1", "2.11", "2.14"]
+        )
+    )
+    cuda = draw(st.sampled_from([None] * 8 + ["cpu", "cu118", "cu121", "cu126", "cu128", "cu130"]))
     return {"torch": torch, "cuda": cuda, "no_build": draw(st.booleans())}
 
 
