@@ -21,7 +21,7 @@ from envcheck.facts import Environment
 from envcheck.matrix import Matrix, clear_cache, load_matrix
 from envcheck.memo import clear_caches
 from envcheck.planner import make_plan
-from envcheck.resolve import parse_request
+from envcheck.resolve import Request, parse_request
 
 ALL = ("mmdet", "mmsegmentation", "mmpose", "mmocr", "mmpretrain", "mmdeploy")
 
@@ -47,12 +47,18 @@ def main(runs: int = 30) -> None:
     colab = _profile(matrix, "colab")
     every = [_profile(matrix, name) for name in matrix.profiles]
     request_all = parse_request(list(ALL), matrix)
+    request_no_ocr = parse_request([t for t in ALL if t != "mmocr"], matrix)
     request_det = parse_request(["mmdet"], matrix)
-    plan = make_plan(request_all, colab, matrix)
-    outcome = "conflict" if not plan.ok else ("compiles mmcv" if plan.compiles else "wheel")
+
+    def outcome(request: Request) -> str:
+        plan = make_plan(request, colab, matrix)
+        return "a conflict" if not plan.ok else ("compiles mmcv" if plan.compiles else "wheels only")
 
     def full() -> None:
         make_plan(request_all, colab, matrix)
+
+    def no_ocr() -> None:
+        make_plan(request_no_ocr, colab, matrix)
 
     def sweep() -> None:
         for env in every:
@@ -65,8 +71,10 @@ def main(runs: int = 30) -> None:
     print(f"Python {sys.version.split()[0]}, {runs} runs each, medians")
     for cold in (True, False):
         label = "cold" if cold else "warm"
-        print(f"(a) plan {' '.join(ALL)} on --target colab ({outcome}), {label}: "
+        print(f"(a) plan all six toolkits on --target colab ({outcome(request_all)}), {label}: "
               f"{_median_ms(full, runs, cold):.1f} ms")  # fmt: skip
+        print(f"    the same without mmocr ({outcome(request_no_ocr)}), {label}: "
+              f"{_median_ms(no_ocr, runs, cold):.1f} ms")  # fmt: skip
         print(f"(b) plan mmdet over all {len(every)} profiles, {label}: "
               f"{_median_ms(sweep, runs, cold):.1f} ms per sweep")  # fmt: skip
     print(f"(c) load_matrix() from cold: {_median_ms(load, runs, cold=False):.1f} ms")
