@@ -9,6 +9,7 @@ the pairs are ranked by the preferences in `_rank`. Final releases first; pre-re
 when no final stack exists. Everything rejected on the way is kept, so the plan can say why
 (planner.py) or name the clash (conflict.py).
 """
+
 from __future__ import annotations
 
 import difflib
