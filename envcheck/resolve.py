@@ -240,13 +240,20 @@ def _torch_options(search: Search) -> None:
         return
     has_gpu = bool(env.gpu_list)
     tags_seen: set[str] = set()
-    for row in matrix.torch.values():
-        if (
-            wanted is not None
-            and not _torch_matches(row.version, wanted)
-            and not any(_torch_matches(p, wanted) for p in row.patches)
-        ):
-            continue
+    rows = [
+        row
+        for row in matrix.torch.values()
+        if wanted is None or any(_torch_matches(p, wanted) for p in (row.version, *row.patches))
+    ]
+    if not rows and wanted is not None:
+        # One line that names the request rather than a conflict without a reason.
+        prefix = wanted.rsplit(".", 1)[0]
+        near = [p for row in matrix.torch.values() for p in row.patches if _torch_matches(p, prefix)]
+        search.torch_rejections.append(
+            f"--torch {wanted}: no such torch release in envcheck's data"
+            + (f" (releases near it: {', '.join(near)})" if near else f" (newest: {_newest_torch(matrix)})")
+        )
+    for row in rows:
         if py is not None and not row.supports_python(py):
             search.torch_rejections.append(
                 f"torch {row.minor}: no wheels for Python {py} (has {', '.join(row.python)})"
@@ -306,6 +313,10 @@ def _build_problem_of(env: Environment, matrix: Matrix, tag: str, archs: Sequenc
 
 def _covers(archs: Sequence[str], cc: str) -> bool:
     return TorchBuild("", "", tuple(archs), False, "").supports_cc(cc)
+
+
+def _newest_torch(matrix: Matrix) -> str:
+    return max((row.version for row in matrix.torch.values()), key=cached_version)
 
 
 def _torch_matches(version: str, wanted: str) -> bool:

@@ -111,7 +111,8 @@ def requests(draw: st.DrawFn) -> tuple[list[str], dict[str, SpecifierSet]]:
 def options(draw: st.DrawFn) -> dict[str, Any]:
     torch = draw(
         st.sampled_from(
-            ["auto"] * 5 + ["keep", "any", "1.13", "2.0", "2.1.2", "2.4", "2.7.1", "2.11", "2.14"]
+            ["auto"] * 5
+            + ["keep", "any", "1.13", "2.0", "2.1.2", "2.1.5", "2.4", "2.7.1", "2.11", "2.14", "3.0"]
         )
     )
     cuda = draw(st.sampled_from([None] * 8 + ["cpu", "cu118", "cu121", "cu126", "cu128", "cu130"]))
