@@ -28,17 +28,12 @@ def explain_conflict(s: Search) -> Conflict:
                 )
             )
     if clashes:
-        return Conflict(
-            f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes)
-        )
+        return Conflict(f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes))
     if not s.torch_options:
         clashes = [
-            Clash(why, "matrices/torch.toml; matrices/nvidia.toml")
-            for why in _dedupe_text(s.torch_rejections)[:8]
+            Clash(why, "matrices/torch.toml; matrices/nvidia.toml") for why in _dedupe_text(s.torch_rejections)[:8]
         ]
-        return Conflict(
-            f"no torch build fits this machine (Python {py}, {platform_key(env)})", tuple(clashes)
-        )
+        return Conflict(f"no torch build fits this machine (Python {py}, {platform_key(env)})", tuple(clashes))
     accepted = [v for v in matrix.mmcv if v not in s.mmcv_rejections and (s.pre or not _pre(v))]
     if not accepted:
         return Conflict("the toolkits' import-time guards admit no common mmcv", tuple(_guard_clashes(s)))
@@ -52,23 +47,18 @@ def explain_conflict(s: Search) -> Conflict:
         reach.update(m for m in matrix.torch if limit and Version(m) <= Version(limit))
         tags = rel.python_tags_for(plat)
         wheels = (
-            f"prebuilt wheels only for torch {minors[0]}–{minors[-1]}"
-            + (f" on {tags[0]}–{tags[-1]}" if tags else "")
+            f"prebuilt wheels only for torch {minors[0]}–{minors[-1]}" + (f" on {tags[0]}–{tags[-1]}" if tags else "")
             if minors
             else f"no prebuilt wheels for {plat}"
         )
         blockers = sorted({why.split("; ", 1)[-1] for (t, m), why in s.route_rejections.items() if m == v})
         clashes.append(Clash(f"mmcv {v}: {wheels}; " + " / ".join(blockers[:2]), rel.source))
     usable = sorted({t.minor for t in s.torch_options}, key=Version)
-    clashes.append(
-        Clash(f"torch builds usable here (Python {py}, {plat}): {', '.join(usable)}", "matrices/torch.toml")
-    )
+    clashes.append(Clash(f"torch builds usable here (Python {py}, {plat}): {', '.join(usable)}", "matrices/torch.toml"))
     barred = [why for why in _dedupe_text(s.torch_rejections) if _minor_named(why) in reach]
     clashes += [Clash(why, "matrices/torch.toml; matrices/nvidia.toml") for why in barred[:3]]
     for v, why in sorted(s.mmcv_rejections.items(), key=lambda kv: Version(kv[0]), reverse=True)[:2]:
-        clashes.append(
-            Clash(f"mmcv {v} is excluded: {why}", s.mmcv_rejection_sources.get(v, "matrices/toolkits.toml"))
-        )
+        clashes.append(Clash(f"mmcv {v} is excluded: {why}", s.mmcv_rejection_sources.get(v, "matrices/toolkits.toml")))
     names = ", ".join(s.needed)
     summary = (
         f"{names} accept only mmcv {', '.join(sorted(accepted, key=Version, reverse=True))}, "

@@ -229,9 +229,7 @@ class MmcvRelease:
         minor = torch_minor(torch_minor_) or torch_minor_
         return self.wheels.get(_platform(platform), {}).get(minor, ())
 
-    def has_wheel(
-        self, platform: str, torch_minor_: str, cuda_tag: str, python_tag: str | None = None
-    ) -> bool:
+    def has_wheel(self, platform: str, torch_minor_: str, cuda_tag: str, python_tag: str | None = None) -> bool:
         if cuda_tag not in self.wheel_tags(platform, torch_minor_):
             return False
         if python_tag is None:
@@ -488,9 +486,7 @@ class Matrix:
         found += [b.cuda for b in self.driver_branches if b.branch <= driver.release[0]]
         return max(found, key=_v) if found else None
 
-    def min_driver(
-        self, cuda: str, platform: str = "linux", minor_compat: bool = False
-    ) -> str | None:
+    def min_driver(self, cuda: str, platform: str = "linux", minor_compat: bool = False) -> str | None:
         """The oldest driver for CUDA `cuda` ("12.1", "12.1.105" or "cu121") on linux|windows.
 
         minor_compat=True gives the floor under minor-version compatibility (any 12.x on >= 525),
@@ -698,8 +694,7 @@ def _check_duplicates(r: _Reader, what: str, keys: list[str]) -> None:
 # -- mmcv.toml ---------------------------------------------------------------------------------
 
 _MMCV_KEYS = _keys(
-    "released python python_by_platform python_confidence cxx max_torch_for_source_build "
-    "wheels confidence notes source"
+    "released python python_by_platform python_confidence cxx max_torch_for_source_build wheels confidence notes source"
 )
 
 
@@ -807,10 +802,7 @@ def _mmcv_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
 
 def _mmcv_build(problems: list[str], raw: dict[str, Any]) -> MmcvBuild:
     f = "mmcv.toml"
-    keys = (
-        "preinstall pip_args env env_conditional gcc_min nvcc_min setuptools_max_exclusive notes "
-        "durations source"
-    )
+    keys = "preinstall pip_args env env_conditional gcc_min nvcc_min setuptools_max_exclusive notes durations source"
     r = _Reader(problems, f, "build", raw, frozenset(keys.split()))
     for req in r.texts("preinstall", required=True):
         try:
@@ -982,17 +974,14 @@ def _toolkits_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         for rel in rels.values():
             other = import_names.setdefault(rel.import_name, name)
             if other != name and rel.import_name not in toolkits:
-                problems.append(
-                    f"{f}: {name} {rel.version}: import name {rel.import_name!r} is {other}'s too"
-                )
+                problems.append(f"{f}: {name} {rel.version}: import name {rel.import_name!r} is {other}'s too")
     return {"toolkits": toolkits, "aliases": aliases, "import_names": import_names}
 
 
 # -- mmengine.toml -----------------------------------------------------------------------------
 
 _MMENGINE_KEYS = _keys(
-    "released python classifiers weights_only_safe pkg_resources_at_runtime lite torch_tested "
-    "source"
+    "released python classifiers weights_only_safe pkg_resources_at_runtime lite torch_tested source"
 )
 
 
@@ -1007,9 +996,7 @@ def _mmengine_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
     )
     releases: dict[str, MmengineRelease] = {}
     table = data.get("mmengine", {})
-    top = _Reader(
-        problems, f, "mmengine", table, frozenset(table) if isinstance(table, dict) else frozenset()
-    )
+    top = _Reader(problems, f, "mmengine", table, frozenset(table) if isinstance(table, dict) else frozenset())
     _check_duplicates(top, "version", list(top.raw))
     for version, raw in top.raw.items():
         r = _Reader(problems, f, f"mmengine {version}", raw, _MMENGINE_KEYS)
@@ -1049,8 +1036,7 @@ def _mmengine_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
 # -- torch.toml --------------------------------------------------------------------------------
 
 _TORCH_KEYS = _keys(
-    "released patches python pypi_default cxx_std release_cxx numpy2 builds arch_source "
-    "confidence notes source"
+    "released patches python pypi_default cxx_std release_cxx numpy2 builds arch_source confidence notes source"
 )
 
 
@@ -1063,9 +1049,7 @@ def _torch_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         idx.bad("url: the template needs {tag}")
     idx.source()
     table = data.get("torch", {})
-    top = _Reader(
-        problems, f, "torch", table, frozenset(table) if isinstance(table, dict) else frozenset()
-    )
+    top = _Reader(problems, f, "torch", table, frozenset(table) if isinstance(table, dict) else frozenset())
     _check_duplicates(top, "minor", list(top.raw))
     releases: dict[str, TorchRelease] = {}
     for minor, raw in top.raw.items():
@@ -1129,9 +1113,7 @@ def _torch_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
 # -- nvidia.toml -------------------------------------------------------------------------------
 
 
-def _rows(
-    problems: list[str], file: str, name: str, data: dict[str, Any]
-) -> tuple[str, list[_Reader]]:
+def _rows(problems: list[str], file: str, name: str, data: dict[str, Any]) -> tuple[str, list[_Reader]]:
     section = _Reader(problems, file, name, data.get(name, {}), _keys("rows source gpus"))
     inherited = section.source()
     out = []
@@ -1185,9 +1167,7 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         if cc and not _CC.match(cc):
             r.bad(f"cc: expected 'X.Y', got {cc!r}")
         gpus.append(GpuModel(r.text("match"), cc, r.source(src)))
-    fwd = _Reader(
-        problems, f, "forward_compat", data.get("forward_compat", {}), _keys("gpus source")
-    )
+    fwd = _Reader(problems, f, "forward_compat", data.get("forward_compat", {}), _keys("gpus source"))
     fwd.source()
     whole = _Reader(
         problems,
@@ -1206,9 +1186,7 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         if floor is None:
             whole.bad(f"branch {b.branch}: no toolkit_drivers row for CUDA {b.cuda}")
         elif Version(floor.linux).release[0] != b.branch:
-            whole.bad(
-                f"branch {b.branch}: CUDA {b.cuda}'s driver {floor.linux} is of another branch"
-            )
+            whole.bad(f"branch {b.branch}: CUDA {b.cuda}'s driver {floor.linux} is of another branch")
     return {
         "floors": tuple(sorted(floors, key=lambda x: _v(x.cuda))),
         "compat": tuple(compat),
@@ -1226,9 +1204,7 @@ def _only(r: _Reader, keys: frozenset[str]) -> None:
 
 # -- profiles.toml -----------------------------------------------------------------------------
 
-_ENV_KEYS = _keys(
-    "schema python platform context torch driver gpus toolchain packages mmcv findings"
-)
+_ENV_KEYS = _keys("schema python platform context torch driver gpus toolchain packages mmcv findings")
 
 
 def _profiles_file(problems: list[str], data: dict[str, Any]) -> dict[str, Profile]:
@@ -1293,9 +1269,7 @@ def _check_profile(problems: list[str], m: Matrix, p: Profile) -> None:
             if build is None:
                 problems.append(f"{where}: env.torch: torch {rel.minor} has no {tag} build")
             elif "arch_list" in torch and tuple(torch["arch_list"]) != build.archs:
-                problems.append(
-                    f"{where}: env.torch.arch_list differs from torch {rel.minor} {tag}"
-                )
+                problems.append(f"{where}: env.torch.arch_list differs from torch {rel.minor} {tag}")
             if py_version and not rel.supports_python(py_version):
                 problems.append(f"{where}: torch {rel.minor} has no wheels for Python {py_version}")
             tv = packages.get("torchvision")
@@ -1310,9 +1284,7 @@ def _check_profile(problems: list[str], m: Matrix, p: Profile) -> None:
         if expect is None:
             problems.append(f"{where}: env.driver.version: bad version {version!r}")
         elif driver.get("cuda_max") not in (None, expect):
-            problems.append(
-                f"{where}: env.driver.cuda_max {driver.get('cuda_max')} but {expect} is known"
-            )
+            problems.append(f"{where}: env.driver.cuda_max {driver.get('cuda_max')} but {expect} is known")
         fc_cuda, fc_version = (
             driver.get("forward_compat_cuda"),
             driver.get("forward_compat_version"),
@@ -1320,9 +1292,7 @@ def _check_profile(problems: list[str], m: Matrix, p: Profile) -> None:
         if fc_cuda and fc_version:
             floor = m.min_driver(str(fc_cuda))
             if floor is None or Version(floor) > Version(str(fc_version)):
-                problems.append(
-                    f"{where}: forward-compat driver {fc_version} cannot run CUDA {fc_cuda}"
-                )
+                problems.append(f"{where}: forward-compat driver {fc_version} cannot run CUDA {fc_cuda}")
     for i, gpu in enumerate(env.get("gpus") or ()):
         cc = m.gpu_compute_capability(str(gpu.get("name", "")))
         if cc is None or gpu.get("compute_capability") not in (None, cc):
@@ -1337,7 +1307,7 @@ def _numpy_file(problems: list[str], data: dict[str, Any]) -> tuple[NumpyAbi, ..
     _Reader(problems, f, "(file)", data, _keys("schema updated abi"))
     out = []
     table = data.get("abi", {})
-    for package, raw in (table.items() if isinstance(table, dict) else ()):
+    for package, raw in table.items() if isinstance(table, dict) else ():
         r = _Reader(problems, f, f"abi {package}", raw, _keys("numpy2_from symptom source"))
         if not r.ok:
             continue
@@ -1428,9 +1398,7 @@ def _build(root: Path) -> Matrix:
     for rel in list(matrix.mmcv.values()) + list(matrix.mmcv_full.values()):
         limit = rel.max_torch_for_source_build
         if limit is not None and limit not in matrix.torch:
-            problems.append(
-                f"mmcv.toml: {rel.name} {rel.version}: torch {limit} is not in torch.toml"
-            )
+            problems.append(f"mmcv.toml: {rel.name} {rel.version}: torch {limit} is not in torch.toml")
     for d in matrix.mmcv_build.durations:
         if matrix.mmcv_release(d.mmcv) is None or matrix.torch_release(d.torch) is None:
             problems.append(f"mmcv.toml: build.durations {d.mmcv}/{d.torch}: unknown mmcv or torch")

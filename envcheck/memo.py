@@ -54,9 +54,7 @@ class MatrixCache:
         """mmengine releases for Python `py`, newest first (finals unless `pre`)."""
         key = (py, pre)
         if key not in self._engines:
-            rels = sorted(
-                self.matrix.mmengine.values(), key=lambda e: cached_version(e.version), reverse=True
-            )
+            rels = sorted(self.matrix.mmengine.values(), key=lambda e: cached_version(e.version), reverse=True)
             self._engines[key] = tuple(
                 e.version
                 for e in rels

@@ -121,9 +121,7 @@ class Plan:
         if fmt == "requirements":
             head = [f"# envcheck {__version__}: {' '.join(self.request)} for {self.target}"]
             if self.compiles:
-                head.append(
-                    "# mmcv is compiled from source: install it first with the `shell` format's steps"
-                )
+                head.append("# mmcv is compiled from source: install it first with the `shell` format's steps")
             opts = [f"--find-links {u}" for u in self.find_links]
             if self.index_url:
                 opts.append(f"--extra-index-url {self.index_url}")

@@ -67,9 +67,7 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
             labelled = "+" in sol.torch.version  # torchvision carries the same local label as torch
             stack["torchvision"] = tv if "+" in tv or not labelled else f"{tv}+{sol.torch.tag}"
         else:
-            warnings.append(
-                f"torchvision for torch {sol.torch.version} is not in envcheck's data: pin it by hand"
-            )
+            warnings.append(f"torchvision for torch {sol.torch.version} is not in envcheck's data: pin it by hand")
     stack["mmcv"] = sol.selection.mmcv
     stack["mmengine"] = sol.selection.mmengine
     for name, rel in sol.selection.releases.items():
@@ -264,8 +262,7 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
         )
     if sol.torch.row is None:
         warnings.append(
-            f"torch {sol.torch.version} is newer than envcheck's data: "
-            "its arch list and wheels are unverified"
+            f"torch {sol.torch.version} is newer than envcheck's data: its arch list and wheels are unverified"
         )
     return Plan(
         request=s.request.typed,
@@ -295,11 +292,7 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
         if kept:
             means = {"build": "compiling mmcv", "wheel": "the mmcv wheel", "installed": "the installed mmcv"}
             why += f"; keeping {cur} means {means[kept[0].route.how]} (~{kept[0].route.minutes:g} min)"
-        runs = (
-            "the CPU"
-            if sol.torch.tag == "cpu"
-            else ("this GPU" if env.gpu_list else "GPUs with driver >= its CUDA")
-        )
+        runs = "the CPU" if sol.torch.tag == "cpu" else ("this GPU" if env.gpu_list else "GPUs with driver >= its CUDA")
         out.append(Choice("torch", sol.torch.version, why + f"; runs on {runs}"))
     where = f"torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}"
     how = {
@@ -318,11 +311,7 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
     for name, rel in sol.selection.releases.items():
         spec = dict(s.request.toolkits).get(name)
         newest = max((r for r in s.matrix.toolkits[name].values()), key=lambda r: Version(r.version))
-        why = (
-            "newest release"
-            if rel.version == newest.version
-            else f"newest that accepts mmcv {sol.selection.mmcv}"
-        )
+        why = "newest release" if rel.version == newest.version else f"newest that accepts mmcv {sol.selection.mmcv}"
         if spec and str(spec):
             why += f" within {name}{spec}"
         if name not in dict(s.request.toolkits):
@@ -351,17 +340,11 @@ def _rejected(s: Search, sol: Solution) -> list[Alternative]:
         if other.torch.changed and not sol.torch.changed:
             reason.append("changes torch")
         mine, theirs = sol.selection.releases, other.selection.releases
-        lost = [
-            n
-            for n in mine
-            if n in theirs and cached_version(theirs[n].version) < cached_version(mine[n].version)
-        ]
+        lost = [n for n in mine if n in theirs and cached_version(theirs[n].version) < cached_version(mine[n].version)]
         if lost:
             reason.append("older " + ", ".join(f"{n} {other.selection.releases[n].version}" for n in lost))
         gained = [
-            n
-            for n in mine
-            if n in theirs and cached_version(theirs[n].version) > cached_version(mine[n].version)
+            n for n in mine if n in theirs and cached_version(theirs[n].version) > cached_version(mine[n].version)
         ]
         if gained:  # the trade is visible: mmpose 1.3.2 needs mmdet, which rejects the mmcv wheel here
             added = [f"{n} {r.version}" for n, r in theirs.items() if n not in mine]
@@ -401,8 +384,7 @@ def profile_options(request: Request, env: Environment, matrix: Matrix, limit: i
             out.append(
                 Alternative(
                     f"--target {name} ({profile.description.split(':')[0]}; Python {python_minor(penv)})",
-                    f"torch {best.torch.version} + mmcv {best.selection.mmcv} ({best.route.how}), "
-                    "no compiling",
+                    f"torch {best.torch.version} + mmcv {best.selection.mmcv} ({best.route.how}), no compiling",
                     best.minutes,
                 )
             )

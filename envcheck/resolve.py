@@ -56,16 +56,12 @@ def parse_request(
         try:
             req = PepRequirement(text)
         except InvalidRequirement:
-            raise PlanError(
-                f"{text!r} is not a toolkit with an optional version spec (e.g. mmdet==3.1.0)"
-            ) from None
+            raise PlanError(f"{text!r} is not a toolkit with an optional version spec (e.g. mmdet==3.1.0)") from None
         name = matrix.toolkit_name(req.name)
         if name is None:
             known = sorted(set(matrix.toolkits) | set(matrix.aliases) | set(matrix.import_names))
             close = difflib.get_close_matches(req.name.lower(), known, n=1, cutoff=0.6)
-            hint = (
-                f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(matrix.toolkits))}"
-            )
+            hint = f"; did you mean {close[0]}?" if close else f"; known: {', '.join(sorted(matrix.toolkits))}"
             raise PlanError(f"unknown toolkit {req.name!r}{hint}")
         merged[name] = merged.get(name, SpecifierSet()) & req.specifier
     if torch not in TORCH_POLICIES:
@@ -73,11 +69,7 @@ def parse_request(
             Version(torch)
         except InvalidVersion:
             raise PlanError(f"--torch {torch!r}: expected keep, any or a version such as 2.1.2") from None
-    if (
-        cuda is not None
-        and cuda != "cpu"
-        and not (cuda.startswith("cu") and cuda[2:].isdigit() and len(cuda) >= 5)
-    ):
+    if cuda is not None and cuda != "cpu" and not (cuda.startswith("cu") and cuda[2:].isdigit() and len(cuda) >= 5):
         raise PlanError(f"--cuda {cuda!r}: expected cpu or a tag such as cu121")
     return Request(tuple(merged.items()), torch, cuda, no_build, tuple(texts))
 
@@ -223,16 +215,12 @@ def _torch_options(search: Search) -> None:
         archs = current.arch_list or ()
         why = _build_problem(env, matrix, current.cuda_tag, archs) if current.cuda else None
         if request.cuda is not None and request.cuda != current.cuda_tag:
-            search.torch_rejections.append(
-                f"installed torch {current.version}: --cuda asks for {request.cuda}"
-            )
+            search.torch_rejections.append(f"installed torch {current.version}: --cuda asks for {request.cuda}")
         elif why:
             search.torch_rejections.append(f"installed torch {current.version}: {why}")
         else:
             search.torch_options.append(
-                TorchOption(
-                    current.version, current.cuda_tag, False, matrix.torch_release(current.version), None
-                )
+                TorchOption(current.version, current.cuda_tag, False, matrix.torch_release(current.version), None)
             )
     if request.torch == "keep":
         if current is None:
@@ -405,9 +393,7 @@ def search(request: Request, env: Environment, matrix: Matrix) -> Search:
     return fallback if fallback.solutions or only_pre else s
 
 
-def _search(
-    request: Request, env: Environment, matrix: Matrix, pre: bool, torch: Search | None = None
-) -> Search:
+def _search(request: Request, env: Environment, matrix: Matrix, pre: bool, torch: Search | None = None) -> Search:
     s = Search(env, matrix, request, pre=pre)
     py = python_minor(env)
     if torch is None:

@@ -49,9 +49,7 @@ def imports_mmdet(rel: ToolkitRelease) -> bool:
     return rel.needs_mmdet or "mmdet" in rel.requires
 
 
-def needed(
-    matrix: Matrix, toolkits: Sequence[tuple[str, SpecifierSet]], py: str | None, pre: bool
-) -> tuple[str, ...]:
+def needed(matrix: Matrix, toolkits: Sequence[tuple[str, SpecifierSet]], py: str | None, pre: bool) -> tuple[str, ...]:
     """Requested toolkits, plus mmdet when some candidate release imports it (mmocr → mmdet)."""
     names = [n for n, _ in toolkits]
     if "mmdet" not in names and any(
@@ -87,8 +85,7 @@ def select(
             ok[name] = [
                 r
                 for r in cands[name]
-                if allows(r, "mmcv", mmcv)
-                and (allows(r, "mmdet", dv) if dv is not None else not imports_mmdet(r))
+                if allows(r, "mmcv", mmcv) and (allows(r, "mmdet", dv) if dv is not None else not imports_mmdet(r))
             ]
             if not ok[name]:
                 break
@@ -130,8 +127,7 @@ def exclusion(
         if not mmdets and cands.get("mmdet"):
             det = cands["mmdet"][0]
             return (
-                f"{name} {fits[0].version} imports mmdet, "
-                f"and mmdet {det.version} requires mmcv{det.requires['mmcv']}",
+                f"{name} {fits[0].version} imports mmdet, and mmdet {det.version} requires mmcv{det.requires['mmcv']}",
                 det.source,
             )
         if not any(allows(r, "mmdet", d.version) for r in fits for d in mmdets):
@@ -143,11 +139,7 @@ def exclusion(
                 fits[0].source,
             )
     members = [cands[n][0] for n in requested]
-    guards = [
-        f"{r.name} {r.version} (mmengine{r.requires['mmengine']})"
-        for r in members
-        if "mmengine" in r.requires
-    ]
+    guards = [f"{r.name} {r.version} (mmengine{r.requires['mmengine']})" for r in members if "mmengine" in r.requires]
     return "no mmengine release satisfies " + ", ".join(guards), "matrices/mmengine.toml"
 
 

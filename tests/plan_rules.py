@@ -241,9 +241,7 @@ def guard_problems(
     return out
 
 
-def toolkit_witness(
-    mmcv: str, facts: Facts, ask: Ask, matrix: Matrix
-) -> tuple[dict[str, ToolkitRelease], str] | None:
+def toolkit_witness(mmcv: str, facts: Facts, ask: Ask, matrix: Matrix) -> tuple[dict[str, ToolkitRelease], str] | None:
     """Any releases (one per requested toolkit, mmdet where imported) and mmengine that pass."""
     asked = tuple(sorted((n, str(s)) for n, s in ask.toolkits.items()))
     key = (id(matrix), mmcv, facts.python, asked)
@@ -285,8 +283,7 @@ def _toolkit_witness(
                 ok[name] = [
                     r
                     for r in rels
-                    if r.allows("mmengine", engine)
-                    and (r.allows("mmdet", det.version) if det else not _needs_mmdet(r))
+                    if r.allows("mmengine", engine) and (r.allows("mmdet", det.version) if det else not _needs_mmdet(r))
                 ]
             if any(not rels for rels in ok.values()):
                 continue
@@ -295,10 +292,7 @@ def _toolkit_witness(
                 if det is not None:
                     picks["mmdet"] = det
                 seg = picks.get("mmsegmentation")
-                if all(
-                    "mmseg" not in r.requires or (seg and r.allows("mmseg", seg.version))
-                    for r in picks.values()
-                ):
+                if all("mmseg" not in r.requires or (seg and r.allows("mmseg", seg.version)) for r in picks.values()):
                     return picks, engine
     return None
 
@@ -449,9 +443,7 @@ def violations(plan: Plan, env: Environment, ask: Ask, matrix: Matrix) -> list[s
             continue
         names = {_name(r) for r in requirements(step)}
         if names - {"torch", "torchvision"} and f"torch=={torch}" not in step.argv:
-            out.append(
-                f"step {' '.join(step.argv)!r} installs {sorted(names)} without pinning torch=={torch}"
-            )
+            out.append(f"step {' '.join(step.argv)!r} installs {sorted(names)} without pinning torch=={torch}")
         for arg in step.argv:
             if _name(arg) == "torch" and arg != f"torch=={torch}":
                 out.append(f"step {' '.join(step.argv)!r} asks for {arg}, not the stack's torch {torch}")
@@ -478,9 +470,7 @@ def _mmcv_rules(plan: Plan, pick: TorchPick, facts: Facts, ask: Ask, matrix: Mat
         if ask.no_build:
             out.append("mmcv is compiled although --no-build")
         if "--no-build-isolation" not in step.argv:
-            out.append(
-                "the mmcv build runs in an isolated env (no torch there): --no-build-isolation missing"
-            )
+            out.append("the mmcv build runs in an isolated env (no torch there): --no-build-isolation missing")
         if step.env.get("MMCV_WITH_OPS") != "1":
             out.append("the mmcv build does not set MMCV_WITH_OPS=1")
         if not rel.can_build_against(pick.version):
@@ -495,8 +485,7 @@ def _mmcv_rules(plan: Plan, pick: TorchPick, facts: Facts, ask: Ask, matrix: Mat
     else:
         if not mmcv_wheel(rel, pick, facts):
             out.append(
-                f"mmcv {version}: no listed wheel for "
-                f"{facts.platform}/torch {pick.minor}/{pick.tag}/{facts.py_tag}"
+                f"mmcv {version}: no listed wheel for {facts.platform}/torch {pick.minor}/{pick.tag}/{facts.py_tag}"
             )
         if "--only-binary" not in step.argv:
             out.append("a wheel install of mmcv without --only-binary (a missing wheel would compile)")

@@ -61,9 +61,7 @@ def machines(draw: st.DrawFn) -> dict[str, Any]:
         doc["driver"] = {"version": driver}
         if system == "Linux" and draw(st.integers(0, 3)) == 0:
             newer = draw(st.sampled_from([d for d in DRIVERS if Version(d) > Version(driver)] or [driver]))
-            doc["driver"].update(
-                forward_compat="/usr/local/cuda/compat/libcuda.so.1", forward_compat_version=newer
-            )
+            doc["driver"].update(forward_compat="/usr/local/cuda/compat/libcuda.so.1", forward_compat_version=newer)
     return _with_torch(draw, doc, python, system)
 
 
@@ -111,8 +109,7 @@ def requests(draw: st.DrawFn) -> tuple[list[str], dict[str, SpecifierSet]]:
 def options(draw: st.DrawFn) -> dict[str, Any]:
     torch = draw(
         st.sampled_from(
-            ["auto"] * 5
-            + ["keep", "any", "1.13", "2.0", "2.1.2", "2.1.5", "2.4", "2.7.1", "2.11", "2.14", "3.0"]
+            ["auto"] * 5 + ["keep", "any", "1.13", "2.0", "2.1.2", "2.1.5", "2.4", "2.7.1", "2.11", "2.14", "3.0"]
         )
     )
     cuda = draw(st.sampled_from([None] * 8 + ["cpu", "cu118", "cu121", "cu126", "cu128", "cu130"]))
