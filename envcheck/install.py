@@ -203,8 +203,7 @@ class Installer:
         finally:
             discard_build_dir(action)
         self.log.write(f"# cached {cached.path} ({action.key.describe()})")
-        install = (*action.install[:4], str(cached.path), *action.install[4:])
-        self.run(install, {}, timeout=1200.0)
+        self.run(action.install, {}, timeout=1200.0)
         return f"wheel kept in envcheck's cache: {cached.path.name}"
 
     def carry_out(self) -> Outcome:

@@ -50,7 +50,7 @@ class Action:
     minutes: float = 0.5
     kind: str = "run"  # run | build | cached
     key: WheelKey | None = None
-    install: tuple[str, ...] = ()  # build: the install command; the built wheel goes in at index 4
+    install: tuple[str, ...] = ()  # build: the command that installs the wheel once it is in the cache
     why: str = ""
 
     @property
@@ -145,16 +145,19 @@ def prepare(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, pip
         pins = [r for r in reqs if r != mmcv[0]]
         key = wheel_key(plan, env, layout, step, canonicalize_name(req.name), versions[0] if versions else "any")
         hit = cache.find(key) if versions else None
+        # By name from the key's own folder, not by file path: `pip freeze` then says mmcv==2.1.0, not
+        # `mmcv @ file:///<cache>`; --only-binary keeps pip from ever compiling here.
+        install = (*argv[:4], "--only-binary", req.name, "--find-links", str(cache.folder(key)), mmcv[0], *pins, *index)
         if hit is not None:
             actions.append(Action(f"{req.name} {key.version} from envcheck's wheel cache (compiled earlier)",
-                                  (*argv[:4], str(hit.path), *pins, *index), minutes=0.3, kind="cached", key=key,
+                                  install, minutes=0.3, kind="cached", key=key,
                                   why=f"{key.describe()}: built {hit.built[:10]} in {hit.seconds / 60:.0f} min"))  # fmt: skip
             continue
         build_dir = cache.root / "build" / f"{key.slug}.{os.getpid()}"
         wheel_cmd = (*argv[:3], "wheel", "--no-deps", "--no-build-isolation", "--no-cache-dir", "-v",
                      "-w", str(build_dir), *index, mmcv[0])  # fmt: skip
         actions.append(Action(f"compile {req.name} {key.version} with ops for torch {key.torch}", wheel_cmd,
-                              build_env(step, key), step.minutes, "build", key, (*argv[:4], *pins, *index),
+                              build_env(step, key), step.minutes, "build", key, install,
                               why=step.why))  # fmt: skip
     return Prepared(plan, env, layout, tuple(actions), cache, tuple(pip_args))
 

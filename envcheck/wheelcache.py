@@ -83,8 +83,11 @@ class WheelCache:
         self.root = root
         self.wheels = root / "wheels"
 
+    def folder(self, key: WheelKey) -> Path:
+        return self.wheels / key.slug
+
     def find(self, key: WheelKey) -> CachedWheel | None:
-        return self._read(self.wheels / key.slug)
+        return self._read(self.folder(key))
 
     def store(self, key: WheelKey, wheel: Path, seconds: float) -> CachedWheel:
         """Move a freshly built wheel in (atomically: a half-copied wheel is never found)."""

@@ -36,8 +36,7 @@ def print_actions(console: Console, prepared: Prepared) -> None:
             console.print(f"     [dim]{escape(a.why)}[/]", soft_wrap=True)
         for cmd in a.commands():
             env = " ".join(f"{k}={shlex.quote(v)}" for k, v in a.env.items()) if cmd is a.argv else ""
-            shown = shlex.join(cmd) if cmd is not a.install else shlex.join((*cmd[:4], "<the built wheel>", *cmd[4:]))
-            console.print(f"     [green]$[/] {escape((env + ' ' if env else '') + shown)}", soft_wrap=True)
+            console.print(f"     [green]$[/] {escape((env + ' ' if env else '') + shlex.join(cmd))}", soft_wrap=True)
     console.print(
         f"  {len(prepared.actions) + 1}. check the result: inspect, doctor, import the toolkits", soft_wrap=True
     )
