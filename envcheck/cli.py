@@ -1,8 +1,10 @@
 """The command line: parse arguments, run a pipeline of steps, print, and map outcomes to exit codes.
 
 Exit codes: 0 all good · 1 problems found (error findings, a conflict, a failed check) ·
-2 bad usage or bad input · 3 install failed and the environment was restored ·
+2 bad usage or bad input · 3 install failed and the environment was restored (or nothing was changed) ·
 70 an internal error (a bug in envcheck: please report it) · 130 interrupted.
+install/setup also exit 1 when restoring after a failure could not be proved (the snapshot is kept
+and named) and when the confirmation prompt is declined.
 """
 
 from __future__ import annotations

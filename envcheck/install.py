@@ -170,13 +170,18 @@ class Installer:
     # -- the steps -------------------------------------------------------------------------
 
     def preflight(self) -> None:
+        """Fail fast, before the snapshot, on an https host a step needs and this machine cannot reach."""
         for host in https_hosts(self.p.actions, self.p.pip_args):
             why = self.unreachable(host)
             if why:
+                n = next((i for i, a in enumerate(self.p.actions, 1) if host in " ".join(a.argv)), 0)
+                needs = (
+                    f"step {n} ({self.p.actions[n - 1].title}) downloads from it" if n else "ENVCHECK_PIP_ARGS names it"
+                )
                 raise InstallFailed(
-                    f"{host} is not reachable from this machine ({why}); a step needs it. Nothing was changed",
+                    f"{host} is not reachable from this machine ({why}); {needs}",
                     code="index-unreachable", changed=False,
-                    hint="use a plan that needs no download from it (e.g. `--torch keep`), or fix the network",
+                    hint="choose a plan that needs no download from it (e.g. `--torch keep`), or fix the network",
                 )  # fmt: skip
 
     def do(self, action: Action) -> str:
@@ -213,7 +218,11 @@ class Installer:
         before_findings = diagnose_environment(self.p.env, self.matrix)
         freeze_before = freeze_of(self.runner, self.p.layout.python)
         self.progress.note("Taking a snapshot of site-packages (hard links) so any failure can be undone ...")
-        snap = take(self.p.layout, snapshot_home(self.p.layout, self.p.cache.root / "snapshots"))
+        try:
+            snap = take(self.p.layout, snapshot_home(self.p.layout, self.p.cache.root / "snapshots"))
+        except OSError as exc:
+            raise InstallFailed(f"cannot take a snapshot to roll back to: {exc}", code="snapshot-failed",
+                                changed=False) from None  # fmt: skip
         out.snapshot_seconds, out.snapshot_files = snap.seconds, snap.files()
         self.log.write(f"# snapshot {snap.where}: {out.snapshot_files} files in {snap.seconds:.2f} s")
         total = len(self.p.actions) + 1

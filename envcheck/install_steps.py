@@ -207,7 +207,7 @@ def reach_https(host: str, timeout: float = 5.0) -> str | None:
     try:
         socket.create_connection((name, int(port or 443)), timeout=timeout).close()
     except OSError as exc:
-        return f"{name}: {exc.strerror or exc}"
+        return str(exc.strerror or exc)
     return None
 
 

@@ -65,10 +65,10 @@ def test_a_compile_step_becomes_build_into_the_cache_then_install(tmp_path: Path
         assert flag in build.argv
     assert build.argv[-1] == "mmcv==2.1.0" and "torch==2.13.0+cpu" not in build.argv
     assert str(tmp_path / "build") in build.argv[build.argv.index("-w") + 1]
-    assert build.install == (*PIP, "--only-binary", "mmcv", "--find-links", str(WheelCache(tmp_path).folder(build.key)),
-                             "mmcv==2.1.0", "torch==2.13.0+cpu")  # fmt: skip
     assert build.env["MMCV_WITH_OPS"] == "1" and build.env["MAX_JOBS"] == "2" and build.env["FORCE_CUDA"] == "0"
     assert build.key is not None and build.key.torch == "2.13.0+cpu" and build.key.platform == "linux_x86_64"
+    assert build.install == (*PIP, "--only-binary", "mmcv", "--find-links", str(WheelCache(tmp_path).folder(build.key)),
+                             "mmcv==2.1.0", "torch==2.13.0+cpu")  # fmt: skip
 
 
 def test_a_cached_wheel_for_the_same_key_replaces_the_compile(tmp_path: Path) -> None:
@@ -388,3 +388,38 @@ def test_restore_handles_links_new_dirs_and_kind_changes(tmp_path: Path) -> None
     assert differences(snap) == [] and tree_state(root) == before
     assert os.readlink(root / "link") == "pkg/sub/a.py" and not (tmp_path / "bin" / "tool").exists()
     snap.discard()
+
+
+def test_rich_progress_draws_in_a_terminal() -> None:
+    from rich.console import Console
+
+    from envcheck.render.progress import RichProgress, make_progress
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=120, force_terminal=True)
+    progress = make_progress(console)
+    assert isinstance(progress, RichProgress)
+    progress.start(1, 3, "compile mmcv")
+    progress.line("[5/77] c++ roi_align.cpp")
+    progress.end(False, 12.0, "see the log")
+    progress.close()
+    from rich.text import Text
+
+    shown = Text.from_ansi(buf.getvalue()).plain
+    assert "compiled 5/77" in shown and "✗ [1/3] compile mmcv 12 s · see the log" in shown
+    assert isinstance(make_progress(Console(file=io.StringIO())), LineProgress), "pipes and `!` cells get lines"
+
+
+def test_a_changed_torch_in_a_notebook_asks_for_a_restart(tmp_path: Path) -> None:
+    from envcheck.install import Outcome
+    from envcheck.render.install_console import restart_notice
+
+    colab = prepare(build_plan(torch_changed=True), make_env(context="colab"), LAYOUT, WheelCache(tmp_path))
+    local = prepare(build_plan(torch_changed=True), make_env(), LAYOUT, WheelCache(tmp_path))
+    kept = prepare(build_plan(), make_env(context="kaggle"), LAYOUT, WheelCache(tmp_path))
+    assert restart_notice(colab) and not restart_notice(local) and not restart_notice(kept)
+    line = verdict(colab, Outcome(seconds=75.0, compiled=True))
+    assert line == (
+        "envcheck setup: OK — mmdet 3.3.0 on torch 2.13.0+cpu, mmcv 2.1.0, mmengine 0.10.7 (mmcv compiled, "
+        "wheel cached) in 1 min 15 s; restart the runtime before importing torch"
+    )

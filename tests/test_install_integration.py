@@ -258,8 +258,11 @@ def read_only_site(venv: Venv) -> Iterator[Path]:
         yield site
         site.chmod(0o755)
         return
-    mount = shutil.which("mount")
-    ok = mount and subprocess.run([mount, "--bind", str(site), str(site)], capture_output=True).returncode == 0
+    mount = shutil.which("mount") or "mount"
+    ok = (
+        shutil.which("mount") is not None
+        and subprocess.run([mount, "--bind", str(site), str(site)], capture_output=True).returncode == 0
+    )
     if not ok:
         pytest.skip("cannot make a read-only mount here (root, no mount privilege)")
     try:

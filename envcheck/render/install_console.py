@@ -65,8 +65,8 @@ def print_failure(console: Console, exc: InstallFailed) -> None:
         console.print(
             f"  [bold red]Restoring the environment failed too:[/] {escape(exc.restore_error)}", soft_wrap=True
         )
-        if exc.hint:
-            console.print(f"  {escape(exc.hint)}", soft_wrap=True)
+    if exc.hint:
+        console.print(f"  {escape(exc.hint)}", soft_wrap=True)
     if exc.log:
         console.print(f"  Full log: {escape(str(exc.log))}", soft_wrap=True)
 

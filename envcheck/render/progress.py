@@ -117,13 +117,15 @@ class RichProgress:
 
     def __init__(self, console: Console) -> None:
         from rich.live import Live
+        from rich.spinner import Spinner
 
+        self._spinner = Spinner("dots")
         self.console = console
         self.step: _Step | None = None
         self.live = Live(self, console=console, refresh_per_second=4, transient=True)
 
     def __rich__(self) -> RenderableType:
-        from rich.spinner import Spinner
+        from rich.table import Table
         from rich.text import Text
 
         step = self.step
@@ -134,7 +136,11 @@ class RichProgress:
         what = step.ninja or step.last
         if what:
             text.append(f"  {what[:110]}", style="dim")
-        return Spinner("dots", text=text)
+        line = Table.grid(padding=(0, 1))  # one line, cut with an ellipsis: a wrapped line cannot be redrawn cleanly
+        line.add_column(no_wrap=True)
+        line.add_column(no_wrap=True, overflow="ellipsis")
+        line.add_row(self._spinner, text)
+        return line
 
     def start(self, n: int, total: int, title: str) -> None:
         self.step = _Step(n, total, title)
@@ -151,7 +157,7 @@ class RichProgress:
         head = escape(self.step.head) if self.step else "step"
         mark = "[green]✓[/]" if ok else "[bold red]✗[/]"
         self.console.print(f"{mark} {head} [dim]{elapsed(seconds)}{' · ' + escape(note) if note else ''}[/]",
-                           soft_wrap=True)  # fmt: skip
+                           soft_wrap=True, highlight=False)  # fmt: skip
         self.step = None
 
     def note(self, text: str) -> None:
