@@ -282,7 +282,7 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError(f"no terminal to ask before changing {python}: pass --yes (nothing was changed)")
-        if console.input("\nProceed? [y/N] ").strip().lower() not in ("y", "yes"):
+        if console.input("\nProceed? \\[y/N] ").strip().lower() not in ("y", "yes"):
             console.print("Cancelled: nothing was changed.")
             return EXIT_PROBLEMS
     log_path = Path(args.log) if args.log else cache.root / "logs" / f"install-{time.strftime('%Y%m%d-%H%M%S')}.log"

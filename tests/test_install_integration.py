@@ -200,7 +200,8 @@ def test_a_failed_check_is_restored(venv: Venv, tmp_path: Path, stack: dict[str,
     assert json.loads(envcheck(venv, "cache", "list", "--json").stdout)["wheels"] == []
 
 
-def test_ctrl_c_during_a_step_is_restored(venv: Venv, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_during_a_step_is_restored(venv: Venv, tmp_path: Path, sig: signal.Signals) -> None:
     before = venv.state()
     log = tmp_path / "install.log"
     plan = write_plan(tmp_path / "plan.json", venv, {"ftfy": "6.3.1", "chumpy": "0.70"},
@@ -216,7 +217,7 @@ def test_ctrl_c_during_a_step_is_restored(venv: Venv, tmp_path: Path) -> None:
             assert time.monotonic() < deadline and proc.poll() is None, "step 2 never started"
             time.sleep(0.2)
         time.sleep(1.5)  # inside chumpy's setup.py, which sleeps
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -242,6 +243,32 @@ def test_missing_interpreter(venv: Venv) -> None:
 def test_no_terminal_and_no_yes_refuses(venv: Venv) -> None:
     before = venv.state()
     one_line(envcheck(venv, "install", "mmdet", "--python", venv.python, "--torch", "keep"), "pass --yes")
+    assert venv.state() == before
+
+
+def test_at_a_terminal_it_asks_first_and_no_means_nothing_changes(venv: Venv) -> None:
+    import pty
+
+    before = venv.state()
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "envcheck", "install", "mmdet", "--python", venv.python, "--torch",
+                             "keep"], stdin=slave, stdout=slave, stderr=slave, env=venv.env)  # fmt: skip
+    os.close(slave)
+    seen = b""
+    try:
+        import select
+
+        deadline = time.monotonic() + 60
+        while b"Proceed? [y/N]" not in seen:
+            assert time.monotonic() < deadline, seen.decode(errors="replace")
+            if select.select([master], [], [], 1.0)[0]:
+                seen += os.read(master, 4096)
+        os.write(master, b"n\n")
+        assert proc.wait(timeout=30) == 1
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
     assert venv.state() == before
 
 
