@@ -235,11 +235,12 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     """Plan → show → ask → snapshot, steps, check (roll back on failure) → report; see envcheck.install."""
     import shlex
     import time
+    from dataclasses import replace
     from pathlib import Path
 
     from envcheck.derive import complete
     from envcheck.install import Installer, InstallFailed
-    from envcheck.install_steps import load_plan, prepare
+    from envcheck.install_steps import cached_builds, load_plan, prepare
     from envcheck.matrix import load_matrix
     from envcheck.planner import make_plan
     from envcheck.probes.collect import inspect_environment
@@ -258,18 +259,19 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     runner = SubprocessRunner()
     env = complete(inspect_environment(args.python, runner=runner, timeout=args.timeout), matrix)
     console = make_console()
-    if args.plan:
-        plan = load_plan(args.plan)
-    else:
-        request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
-        plan = make_plan(request, env, matrix, args.python or "this machine")
-    if not plan.ok:
-        print_plan(console, plan)
-        return EXIT_PROBLEMS
     python = env.python.executable if env.python else (args.python or sys.executable)
     layout = read_layout(runner, python)
     check_writable(layout)
     cache = WheelCache(cache_root())
+    if args.plan:
+        plan = load_plan(args.plan)
+    else:
+        request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
+        request = replace(request, cached_builds=cached_builds(cache, env, layout))
+        plan = make_plan(request, env, matrix, args.python or "this machine")
+    if not plan.ok:
+        print_plan(console, plan)
+        return EXIT_PROBLEMS
     try:
         pip_args = tuple(shlex.split(os.environ.get("ENVCHECK_PIP_ARGS", "")))
     except ValueError as exc:

@@ -259,3 +259,22 @@ def load_plan(path: str) -> Plan:
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"--plan {path}: not a plan written by `envcheck plan --json` ({exc})") from None
+
+
+def cached_builds(cache: WheelCache, env: Environment, layout: Layout) -> frozenset[tuple[str, str]]:
+    """(mmcv version, torch version) pairs the cache can serve this interpreter: a hint for the planner.
+
+    The planner spells an installed torch as torch spells itself (2.14.1 from PyPI carries no build
+    tag) while the cache key always has one, so both spellings are offered. The exact key (arch list
+    included) is still checked by `prepare`; the hint only makes a cached build rank as cheap.
+    """
+    torch = env.torch if isinstance(env.torch, Torch) else None
+    tag = env.python.tag if env.python and env.python.tag else "py3"
+    out: set[tuple[str, str]] = set()
+    for c in cache.entries():
+        if c.key.python_tag != tag or c.key.platform != layout.platform:
+            continue
+        out.add((c.key.version, c.key.torch))
+        if torch is not None and "+" not in torch.version and c.key.torch == f"{torch.version}+{torch.cuda_tag}":
+            out.add((c.key.version, torch.version))
+    return frozenset(out)

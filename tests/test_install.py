@@ -423,3 +423,27 @@ def test_a_changed_torch_in_a_notebook_asks_for_a_restart(tmp_path: Path) -> Non
         "envcheck setup: OK — mmdet 3.3.0 on torch 2.13.0+cpu, mmcv 2.1.0, mmengine 0.10.7 (mmcv compiled, "
         "wheel cached) in 1 min 15 s; restart the runtime before importing torch"
     )
+
+
+def test_a_cached_build_makes_keeping_torch_the_cheapest_plan(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from envcheck.derive import complete
+    from envcheck.install_steps import cached_builds
+    from envcheck.planner import make_plan
+    from envcheck.resolve import parse_request
+
+    matrix = load_matrix()
+    env = complete(make_env(), matrix)
+    request = parse_request(["mmdet"], matrix)
+    assert make_plan(request, env, matrix).stack["torch"] != "2.13.0+cpu", "without the cache: a torch with wheels"
+    cache = WheelCache(tmp_path)
+    key = WheelKey("mmcv", "2.1.0", "2.13.0+cpu", "cp311", "linux_x86_64")
+    cache.store(key, build_wheel(tmp_path, "mmcv", "2.1.0", {"mmcv/_ext.so": b"x"}), 1101.0)
+    other = WheelKey("mmcv", "2.1.0", "2.13.0+cpu", "cp310", "linux_x86_64")
+    cache.store(other, build_wheel(tmp_path, "mmcv", "2.1.0", {"mmcv/_ext.so": b"x"}), 1101.0)
+    hint = cached_builds(cache, env, LAYOUT)
+    assert hint == {("2.1.0", "2.13.0+cpu")}
+    plan = make_plan(replace(request, cached_builds=hint), env, matrix)
+    assert plan.stack["torch"] == "2.13.0+cpu" and plan.compiles
+    assert prepare(plan, env, LAYOUT, cache).actions[1].kind == "cached"
