@@ -277,7 +277,7 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     except ValueError as exc:
         raise UsageError(f"ENVCHECK_PIP_ARGS: {exc}") from None
     prepared = prepare(plan, env, layout, cache, pip_args)
-    print_actions(console, prepared)
+    print_actions(console, prepared, "setup" if setup else "install")
     if args.dry_run:
         console.print("\n[dim]--dry-run: nothing was changed.[/]")
         return EXIT_OK

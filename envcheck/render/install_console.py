@@ -13,12 +13,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-def print_actions(console: Console, prepared: Prepared) -> None:
+def print_actions(console: Console, prepared: Prepared, command: str = "install") -> None:
     from rich.markup import escape
 
     plan = prepared.plan
     console.print(
-        f"[bold]envcheck install[/] {escape(' '.join(plan.request))} into {escape(prepared.layout.python)}",
+        f"[bold]envcheck {command}[/] {escape(' '.join(plan.request))} into {escape(prepared.layout.python)}",
         soft_wrap=True,
     )
     console.print(
