@@ -291,7 +291,9 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     log = StepLog(log_path)
     log.write(json.dumps(plan.to_json()))
     progress = make_progress(console)
-    installer = Installer(prepared, matrix, runner, progress, log, check_imports=not args.no_import_check)
+    installer = Installer(
+        prepared, matrix, runner, progress, log, check_imports=not args.no_import_check, background_discard=True
+    )
     try:
         outcome = installer.carry_out()
     except InstallFailed as exc:

@@ -127,10 +127,11 @@ def shielded() -> Iterator[None]:
 class Installer:
     def __init__(self, prepared: Prepared, matrix: Matrix, runner: Runner, progress: Progress, log: StepLog, *,
                  reach: Callable[[str], str | None] = reach_https, check_imports: bool = True,
-                 inspect: Callable[[str], Environment] | None = None) -> None:  # fmt: skip
+                 inspect: Callable[[str], Environment] | None = None, background_discard: bool = False) -> None:  # fmt: skip
         self.p, self.matrix, self.runner, self.progress, self.log = prepared, matrix, runner, progress, log
         self.reach = reach
         self.check_imports = check_imports
+        self.background_discard = background_discard
         self._inspect = inspect
         self._reach_cache: dict[str, str | None] = {}
         self._tail: deque[str] = deque(maxlen=TAIL)
@@ -260,7 +261,7 @@ class Installer:
             self.log.write(f"# INTERRUPTED at step {n}/{total} ({title})")
             self.rollback(snap, freeze_before, f"step {n}/{total} ({title})", "interrupted",
                           "interrupted (Ctrl-C or SIGTERM)", list(self._tail))  # fmt: skip
-        snap.discard()
+        snap.discard(self.background_discard)
         out.seconds = time.monotonic() - start
         return out
 
@@ -287,6 +288,6 @@ class Installer:
             raise InstallFailed(f"{message} — and restoring the environment FAILED: {error}", code=code, step=step,
                                 tail=tail, restored=False, restore_error=error, log=self.log.path,
                                 hint=f"the snapshot is kept at {snap.where}")  # fmt: skip
-        snap.discard()
+        snap.discard(self.background_discard)
         self.progress.note(f"Restored in {elapsed(time.monotonic() - t0)}: every file and the freeze are as before.")
         raise InstallFailed(message, code=code, step=step, tail=tail, restored=True, log=self.log.path)

@@ -447,3 +447,21 @@ def test_a_cached_build_makes_keeping_torch_the_cheapest_plan(tmp_path: Path) ->
     plan = make_plan(replace(request, cached_builds=hint), env, matrix)
     assert plan.stack["torch"] == "2.13.0+cpu" and plan.compiles
     assert prepare(plan, env, LAYOUT, cache).actions[1].kind == "cached"
+
+
+def test_a_snapshot_can_be_discarded_in_the_background(tmp_path: Path) -> None:
+    import time
+
+    from envcheck.snapshot import take
+
+    root = tmp_path / "site"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "a.py").write_text("a")
+    snap = take(Layout(PY, str(tmp_path), str(root), str(root), str(tmp_path / "bin")), tmp_path)
+    snap.discard(background=True)
+    assert not snap.where.exists(), "renamed away at once"
+    deadline = time.monotonic() + 20
+    while list(tmp_path.glob(".envcheck-snapshot-*")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert (root / "pkg" / "a.py").read_text() == "a"
