@@ -1,9 +1,11 @@
 """The command line: parse arguments, run a pipeline of steps, print, and map outcomes to exit codes.
 
 Exit codes: 0 all good · 1 problems found (error findings, a conflict, a failed check) ·
-2 bad usage or bad input · 3 install failed and the environment was restored ·
+2 bad usage or bad input · 3 install failed and the environment was restored (or nothing was changed) ·
 70 an internal error (a bug in envcheck: please report it) · 130 interrupted.
 `explain`: 0 a cause was found · 1 nothing matched (the suspicious lines are shown) · 2 bad input.
+install/setup also exit 1 when restoring after a failure could not be proved (the snapshot is kept
+and named) and when the confirmation prompt is declined.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from envcheck.matrix import Matrix
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
-COMMANDS = ("inspect", "doctor", "plan", "explain")
+COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "cache")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -97,7 +99,31 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
     fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
+    _install_parsers(sub)
     return parser
+
+
+def _install_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """install, setup and cache: carrying out a plan (envcheck.install) and the wheel cache."""
+    for name, help_text in (
+        ("install", "plan, show the steps, ask, carry them out with a snapshot, check, roll back on failure"),
+        ("setup", "install, check, and end with one verdict line: the one-command path for notebooks and CI"),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text + ". Exit 3: failed, environment restored.")
+        p.add_argument("toolkits", nargs="*", metavar="TOOLKIT[SPEC]", help="e.g. mmdet, mmseg, 'mmdet==3.1.0'")
+        p.add_argument("--python", metavar="PATH", help="install into this interpreter (default: the running one)")
+        p.add_argument("--plan", metavar="FILE", help="carry out this `envcheck plan --json` file instead of planning")
+        p.add_argument("--torch", default="auto", metavar="keep|any|VERSION", help="as for `envcheck plan`")
+        p.add_argument("--cuda", metavar="TAG|cpu", help="as for `envcheck plan`")
+        p.add_argument("--no-build", action="store_true", help="never compile mmcv")
+        p.add_argument("-y", "--yes", action="store_true", help="do not ask (required where there is no terminal)")
+        p.add_argument("--dry-run", action="store_true", help="print the exact commands and change nothing")
+        p.add_argument("--log", metavar="FILE", help="the full log (default: under envcheck's cache dir)")
+        p.add_argument("--no-import-check", action="store_true", help=argparse.SUPPRESS)
+        p.add_argument("--timeout", type=float, default=5.0, help=argparse.SUPPRESS)
+    p = sub.add_parser("cache", help="the mmcv wheels envcheck compiled: list or clear them")
+    p.add_argument("action", choices=("list", "clear"), help="list the cached wheels, or remove them all")
+    p.add_argument("--json", action="store_true", help="list as JSON (schema 1)")
 
 
 def _gather(args: argparse.Namespace) -> tuple[Environment, list[Finding]]:
@@ -286,6 +312,113 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK if diagnoses else EXIT_PROBLEMS
 
 
+def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
+    """Plan → show → ask → snapshot, steps, check (roll back on failure) → report; see envcheck.install."""
+    import shlex
+    import time
+    from dataclasses import replace
+    from pathlib import Path
+
+    from envcheck.derive import complete
+    from envcheck.install import Installer, InstallFailed
+    from envcheck.install_steps import cached_builds, load_plan, prepare
+    from envcheck.matrix import load_matrix
+    from envcheck.planner import make_plan
+    from envcheck.probes.collect import inspect_environment
+    from envcheck.render.console import make_console
+    from envcheck.render.install_console import print_actions, print_failure, print_outcome, verdict
+    from envcheck.render.plan_console import print_plan
+    from envcheck.render.progress import StepLog, make_progress
+    from envcheck.resolve import parse_request
+    from envcheck.runner import SubprocessRunner
+    from envcheck.snapshot import check_writable, read_layout
+    from envcheck.wheelcache import WheelCache, cache_root
+
+    if bool(args.toolkits) == bool(args.plan):
+        raise UsageError("name the toolkits to install, or give --plan FILE (not both)")
+    matrix = load_matrix()
+    runner = SubprocessRunner()
+    env = complete(inspect_environment(args.python, runner=runner, timeout=args.timeout), matrix)
+    console = make_console()
+    python = env.python.executable if env.python else (args.python or sys.executable)
+    layout = read_layout(runner, python)
+    check_writable(layout)
+    cache = WheelCache(cache_root())
+    if args.plan:
+        plan = load_plan(args.plan)
+    else:
+        request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
+        request = replace(request, cached_builds=cached_builds(cache, env, layout))
+        plan = make_plan(request, env, matrix, args.python or "this machine")
+    if not plan.ok:
+        print_plan(console, plan)
+        return EXIT_PROBLEMS
+    try:
+        pip_args = tuple(shlex.split(os.environ.get("ENVCHECK_PIP_ARGS", "")))
+    except ValueError as exc:
+        raise UsageError(f"ENVCHECK_PIP_ARGS: {exc}") from None
+    prepared = prepare(plan, env, layout, cache, pip_args)
+    print_actions(console, prepared, "setup" if setup else "install")
+    if args.dry_run:
+        console.print("\n[dim]--dry-run: nothing was changed.[/]")
+        return EXIT_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"no terminal to ask before changing {python}: pass --yes (nothing was changed)")
+        if console.input("\nProceed? \\[y/N] ").strip().lower() not in ("y", "yes"):
+            console.print("Cancelled: nothing was changed.")
+            return EXIT_PROBLEMS
+    log_path = Path(args.log) if args.log else cache.root / "logs" / f"install-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    log = StepLog(log_path)
+    log.write(json.dumps(plan.to_json()))
+    progress = make_progress(console)
+    installer = Installer(
+        prepared, matrix, runner, progress, log, check_imports=not args.no_import_check, background_discard=True
+    )
+    try:
+        outcome = installer.carry_out()
+    except InstallFailed as exc:
+        progress.close()
+        print_failure(console, exc)
+        if setup:
+            console.print(verdict(prepared, None, exc), soft_wrap=True, markup=False)
+        return exc.exit_code
+    finally:
+        log.close()
+    print_outcome(console, prepared, outcome)
+    if setup:
+        console.print(verdict(prepared, outcome), soft_wrap=True, markup=False)
+    return EXIT_OK
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from envcheck.render.progress import elapsed
+    from envcheck.wheelcache import WheelCache, cache_root
+
+    cache = WheelCache(cache_root())
+    if args.action == "clear":
+        count, freed = cache.clear()
+        sys.stdout.write(
+            f"removed {count} wheel{'s' if count != 1 else ''} ({freed / 2**20:.1f} MiB) from {cache.wheels}\n"
+        )
+        return EXIT_OK
+    entries = cache.entries()
+    if args.json:
+        doc = {"schema": 1, "dir": str(cache.wheels), "wheels": [
+            {"key": c.key.slug, "package": c.key.package, "version": c.key.version, "torch": c.key.torch,
+             "python_tag": c.key.python_tag, "platform": c.key.platform, "arch_list": c.key.arch_list,
+             "path": str(c.path), "size": c.size, "built": c.built, "build_seconds": c.seconds}
+            for c in entries]}  # fmt: skip
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return EXIT_OK
+    sys.stdout.write(f"{cache.wheels}: {len(entries)} wheel{'s' if len(entries) != 1 else ''}\n")
+    for c in entries:
+        sys.stdout.write(
+            f"  {c.key.describe()}  {c.size / 2**20:.1f} MiB, built {c.built[:16]} in {elapsed(c.seconds)}\n"
+        )
+    return EXIT_OK
+
+
 def run(argv: Sequence[str]) -> int:
     argv = list(argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
@@ -299,6 +432,10 @@ def run(argv: Sequence[str]) -> int:
         return cmd_plan(args)
     if args.command == "explain":
         return cmd_explain(args)
+    if args.command in ("install", "setup"):
+        return cmd_install(args, setup=args.command == "setup")
+    if args.command == "cache":
+        return cmd_cache(args)
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -39,6 +39,9 @@ class Request:
     cuda: str | None = None  # cpu | cu121 ...
     no_build: bool = False
     typed: tuple[str, ...] = ()  # the request as the user wrote it
+    # (mmcv version, torch version as TorchOption spells it) whose compiled wheel is already in
+    # envcheck's wheel cache: that build route then costs what installing a wheel costs.
+    cached_builds: frozenset[tuple[str, str]] = frozenset()
 
 
 def parse_request(
@@ -343,6 +346,8 @@ def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> MmcvRout
     if why:
         search.route_rejections[(torch.version, release.version)] = why
         return None
+    if (release.version, torch.version) in search.request.cached_builds:
+        return MmcvRoute(release, "build", 0.3)
     cpus = cpu_count(env)
     return MmcvRoute(release, "build", build_minutes(matrix, release.version, torch.tag != "cpu", cpus))
 
