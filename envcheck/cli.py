@@ -332,7 +332,7 @@ def cmd_smoke(args: argparse.Namespace) -> int:
         print_results(console, results, live_shown=console.is_terminal)
     meta = {"python": options.python, "device": options.device, "envcheck": __version__}
     if args.json:
-        sys.stdout.write(json.dumps(to_document(results, **meta), indent=2) + "\n")
+        sys.stdout.write(json.dumps(to_document(results, **meta), indent=2, ensure_ascii=False) + "\n")
     if args.junit:
         from envcheck.render.junit import to_junit
 

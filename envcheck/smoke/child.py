@@ -179,6 +179,8 @@ def _run(check):
                 ctx.resolve_device()
             except ImportError:
                 pass  # no torch: the check's own imports will say so
+            else:  # and a crash too: the parent keeps the last device it heard of
+                _emit({"status": "running", "device": ctx.device})
         detail = check(ctx)
     except Skip as exc:
         doc.update(status="skip", detail=str(exc))
@@ -220,7 +222,22 @@ def parse_marker(stdout: str) -> dict[str, Any] | None:
                 doc = json.loads(line[len(MARKER) :])
             except ValueError:
                 return None
+            if isinstance(doc, dict) and doc.get("status") == "running":
+                continue  # a progress line: the child died before its verdict
             return doc if isinstance(doc, dict) and doc.get("status") in ("pass", "fail", "skip") else None
+    return None
+
+
+def last_device(stdout: str) -> str | None:
+    """The device the child said it was running on, for a child that died before its result."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(MARKER):
+            try:
+                doc = json.loads(line[len(MARKER) :])
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and isinstance(doc.get("device"), str):
+                return str(doc["device"])
     return None
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from envcheck.errors import SmokeError
 from envcheck.runner import Completed, Runner, SubprocessRunner
 from envcheck.smoke import ALIASES, CHECKS
-from envcheck.smoke.child import arguments, parse_marker, program, strip_marker
+from envcheck.smoke.child import arguments, last_device, parse_marker, program, strip_marker
 from envcheck.smoke.result import SmokeResult
 from envcheck.smoke.spec import SmokeCheck
 
@@ -93,6 +93,18 @@ def _tail(text: str, lines: int = TAIL_LINES) -> str:
     return "\n".join(kept[-lines:])
 
 
+def _stack(stderr: str, lines: int = TAIL_LINES) -> str:
+    """faulthandler's report (a crash, or the dump before a timeout): its header and innermost frames."""
+    text = [line.rstrip() for line in stderr.splitlines()]
+    marks = [i for i, line in enumerate(text) if line.endswith("(most recent call first):")]
+    if not marks:
+        return ""
+    at = marks[-1]
+    header = next((text[i] for i in range(at - 1, max(at - 4, -1), -1) if text[i].strip()), "")
+    frames = [line for line in text[at + 1 :] if line.strip() and "<frozen importlib" not in line][: lines - 1]
+    return "\n".join(x for x in (header, *frames) if x)
+
+
 def _died(done: Completed) -> str:
     """Why a child that never reported a result ended: a signal, a timeout, an exit status."""
     if done.error:
@@ -125,9 +137,9 @@ def judge(check: SmokeCheck, done: Completed, requested: str, diagnoser: Diagnos
             headline = error.splitlines()[0] if error else "failed"
             detail = "\n".join(x for x in (headline, _tail(stderr)) if x)
     else:
-        status, device, version = "fail", requested, None
+        status, device, version = "fail", last_device(done.stdout) or requested, None
         why = _died(done)
-        tail = _tail(log)
+        tail = _stack(stderr) or _tail(log)
         detail = f"{why}\n{tail}" if tail else why
     diagnosis = diagnoser(log) if status == "fail" and diagnoser is not None and log.strip() else None
     return SmokeResult(
