@@ -138,6 +138,23 @@ def load_config(package, relative):
     return cfg
 
 
+def small_inputs(cfg, scale):
+    """Resize steps of the test pipelines to `scale` (w, h): configs upscale to 1333x800 and more."""
+    def walk(node):
+        if isinstance(node, dict):
+            if str(node.get("type", "")).split(".")[-1] == "Resize" and "scale" in node:
+                node["scale"] = scale
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                walk(item)
+    for key in ("test_pipeline", "test_dataloader"):
+        if key in cfg:
+            walk(cfg[key])
+    return cfg
+
+
 def random_image(height, width, seed=0):
     import numpy as np
     return np.random.RandomState(seed).randint(0, 256, (height, width, 3), dtype=np.uint8)

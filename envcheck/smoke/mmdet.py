@@ -17,6 +17,7 @@ def check(ctx):
         # random weights score every anchor near 0.5: keep the post-processing small
         cfg.model.test_cfg.nms_pre = 200
         cfg.model.test_cfg.max_per_img = 50
+        small_inputs(cfg, (320, 256))  # the config upscales to 1333x800
         model = init_detector(cfg, checkpoint=None, device=dev)
     with ctx.phase("infer"):
         result = inference_detector(model, random_image(256, 320))

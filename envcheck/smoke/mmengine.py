@@ -52,6 +52,8 @@ def check(ctx):
                 raise AssertionError("checkpoint round trip changed %s" % name)
         if "message_hub" not in loaded or loaded["meta"]["iter"] != 10:
             raise AssertionError("the loaded checkpoint lost its meta / message_hub")
+    if os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "").lower() in ("1", "true", "yes", "y", "on"):
+        ctx.note("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set: torch.load does not default to weights_only")
     return "mmengine %s · Config .py/.json/.yaml round trip · Runner-style checkpoint saved and loaded on %s" % (
         mmengine.__version__, dev)
 """

@@ -16,6 +16,7 @@ def check(ctx):
     # A config *path* with weights=None builds random weights; a model *name* would download them.
     with ctx.phase("build"):
         det_cfg = load_config("mmocr", "textdet/dbnet/dbnet_resnet18_fpnc_1200e_icdar2015.py")
+        small_inputs(det_cfg, (160, 160))  # the config resizes to 4068x1024
         rec_cfg = load_config("mmocr", "textrecog/crnn/crnn_mini-vgg_5e_mj.py")
         det = TextDetInferencer(model=det_cfg, weights=None, device=dev)
         rec = TextRecInferencer(model=rec_cfg, weights=None, device=dev)
