@@ -48,6 +48,8 @@ class Stack:
     mmcv: str
     packages: list[str]
     expect: list[str]  # toolkits whose smoke check must pass (a skip there fails the session)
+    # mmcv's setup.py imports pkg_resources (gone in setuptools 82); torch >= 2.9 declares setuptools >= 77
+    build_tools: list[str] = field(default_factory=lambda: ["setuptools>=77,<82", "wheel", "ninja", "numpy<2"])
     smoke_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -89,12 +91,12 @@ STACKS = {
             "onnxruntime==1.15.1",
         ],
         expect=["torch", "mmcv", "mmengine", "mmdet", "mmseg", "mmpose", "mmocr", "mmpretrain", "mmdeploy"],
+        build_tools=["setuptools<70", "wheel", "ninja", "numpy<2"],  # as measured for mmcv 2.0.1
     ),
 }
 # Every stack: NumPy 1 (onnxruntime 1.15 and xtcocotools are NumPy-1 builds), setuptools < 82 (mmengine
 # imports pkg_resources at run time), an opencv-python that accepts NumPy 1.
 PINS = ["numpy<2", "setuptools<82", "opencv-python<4.11"]
-BUILD_TOOLS = ["setuptools<70", "wheel", "ninja", "numpy<2"]  # mmcv's setup.py needs pkg_resources
 
 
 def _cache_root() -> Path:
@@ -197,7 +199,7 @@ def e2e(session: nox.Session, stack: str) -> None:
     constraints = venv / "constraints.txt"
     constraints.write_text("".join(f"{r}\n" for r in spec.torch), encoding="utf-8")
     started = time.monotonic()
-    session.run(*pip, *spec.torch, *BUILD_TOOLS, external=True)
+    session.run(*pip, *spec.torch, *spec.build_tools, external=True)
     wheel = _mmcv_wheel(session, python, spec.mmcv)
     session.run(*pip, "-c", str(constraints), str(wheel), *PINS, external=True)
     # --no-build-isolation: chumpy (mmpose) is an sdist that only builds against the venv's setuptools
