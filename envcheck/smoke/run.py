@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
-from envcheck.errors import SmokeError
+from envcheck.errors import EnvcheckError, SmokeError
 from envcheck.runner import Completed, Runner, SubprocessRunner
 from envcheck.smoke import ALIASES, CHECKS
 from envcheck.smoke.child import arguments, last_device, parse_marker, program, strip_marker
@@ -20,6 +19,8 @@ from envcheck.smoke.spec import SmokeCheck
 
 if TYPE_CHECKING:
     from envcheck.diagnose import Diagnosis
+    from envcheck.facts import Environment
+    from envcheck.matrix import Matrix
 
 DEVICE = re.compile(r"^(?:auto|cpu|cuda(?::\d+)?)$")
 TAIL_LINES = 8  # of a failure's output, in `detail`
@@ -155,37 +156,44 @@ def judge(check: SmokeCheck, done: Completed, requested: str, diagnoser: Diagnos
     )
 
 
-def default_diagnoser(python: str, runner: Runner) -> Diagnoser:
-    """diagnose() with this interpreter's facts and the matrix, both gathered once, on the first failure."""
-    state: dict[str, object] = {}
+class _Facts:
+    """This interpreter's facts and the matrix, gathered once, on the first failure (a pass needs neither)."""
 
-    def facts() -> tuple[object, object]:
-        if not state:
+    def __init__(self, python: str, runner: Runner) -> None:
+        self.python, self.runner = python, runner
+        self.loaded = False
+        self.env: Environment | None = None
+        self.matrix: Matrix | None = None
+
+    def get(self) -> tuple[Environment | None, Matrix | None]:
+        if not self.loaded:
             from envcheck.derive import complete
-            from envcheck.errors import EnvcheckError
             from envcheck.matrix import load_matrix
             from envcheck.probes.collect import inspect_environment
 
+            self.loaded = True
             try:
-                matrix = load_matrix()
+                self.matrix = load_matrix()
             except EnvcheckError:
-                matrix = None
+                self.matrix = None
             try:
-                env = inspect_environment(python, runner=runner)
-                if matrix is not None:
-                    env = complete(env, matrix)
+                env = inspect_environment(self.python, runner=self.runner)
+                self.env = complete(env, self.matrix) if self.matrix is not None else env
             except EnvcheckError:
-                env = None
-            state.update(env=env, matrix=matrix)
-        return state["env"], state["matrix"]
+                self.env = None
+        return self.env, self.matrix
+
+
+def default_diagnoser(python: str, runner: Runner) -> Diagnoser:
+    """diagnose() sharpened by the target's facts and the matrix (which mmcv wheel, which index ...)."""
+    facts = _Facts(python, runner)
 
     def diagnoser(text: str) -> Diagnosis | None:
         from envcheck.diagnose import diagnose
-        from envcheck.errors import EnvcheckError
 
-        env, matrix = facts()
+        env, matrix = facts.get()
         try:
-            found = diagnose(text, env, matrix=matrix)  # type: ignore[arg-type]
+            found = diagnose(text, env, matrix=matrix)
         except EnvcheckError:  # empty or binary output: nothing to read
             return None
         return found[0] if found else None
@@ -225,7 +233,3 @@ def run_checks(
         if on_done:
             on_done(result)
     return results
-
-
-def current_python() -> str:
-    return sys.executable
