@@ -62,6 +62,8 @@ def check(ctx):
                     raise AssertionError("mmcv.ops.%s on %s disagrees with the CPU result" % (name, dev))
             ran = [k for k, v in gpu.items() if v is not None]
             where = "cpu + " + dev
+            if torch.version.cuda and built_cuda.split(".")[0] != torch.version.cuda.split(".")[0]:
+                ctx.note("ops built with CUDA %s, torch runs CUDA %s" % (built_cuda, torch.version.cuda))
     return "mmcv %s · %s on %s · ops built with CUDA %s, %s" % (
         mmcv.__version__, ", ".join(ran), where, built_cuda, compiler)
 '''

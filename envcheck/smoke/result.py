@@ -35,7 +35,7 @@ class SmokeResult:
     def headline(self) -> str:
         """The detail's first line: what a table cell or a JUnit failure message shows."""
         lines = self.detail.strip().splitlines()
-        return lines[0] if lines else ""
+        return lines[0].strip() if lines else ""
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {

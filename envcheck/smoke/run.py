@@ -135,7 +135,7 @@ def judge(check: SmokeCheck, done: Completed, requested: str, diagnoser: Diagnos
         detail = str(doc.get("detail") or "")
         if status == "fail":  # the error first (what a table shows), then where it came from
             error = _ANSI.sub("", str(doc.get("error") or detail)).strip()
-            headline = error.splitlines()[0] if error else "failed"
+            headline = error.splitlines()[0].strip() if error else "failed"
             detail = "\n".join(x for x in (headline, _tail(stderr)) if x)
     else:
         status, device, version = "fail", last_device(done.stdout) or requested, None
