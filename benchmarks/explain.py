@@ -42,9 +42,7 @@ def make_log(size: int, seed: int = 7) -> bytes:
     lines: list[str] = []
     total = 0
     while total < size:
-        line = rng.choice(NOISE).format(
-            p=rng.choice(PACKAGES), v=f"1.{rng.randint(0, 30)}.0", n=rng.randint(1, 99)
-        )
+        line = rng.choice(NOISE).format(p=rng.choice(PACKAGES), v=f"1.{rng.randint(0, 30)}.0", n=rng.randint(1, 99))
         lines.append(line)
         total += len(line.encode()) + 1
     return ("\n".join(lines) + "\n" + ERROR).encode()

@@ -114,9 +114,7 @@ class _Scorer:
         return 1.0 if start <= line < end else EARLY + 0.05 * line / self.n
 
     def score(self, sig: Signature, raw: list[_Hit]) -> tuple[float, list[_Hit]]:
-        if any(not r.search(self.text) for r in sig.requires) or any(
-            r.search(self.text) for r in sig.excludes
-        ):
+        if any(not r.search(self.text) for r in sig.requires) or any(r.search(self.text) for r in sig.excludes):
             return 0.0, []
         by_pattern: dict[int, list[_Hit]] = {}
         for hit in raw:
@@ -154,9 +152,7 @@ class _Scorer:
         return min(score, 0.99), sorted(hits, key=lambda h: -h.score)
 
 
-def _render(
-    template: str, values: Mapping[str, str], labels: Mapping[str, str], command: bool
-) -> tuple[str, bool]:
+def _render(template: str, values: Mapping[str, str], labels: Mapping[str, str], command: bool) -> tuple[str, bool]:
     missing = False
 
     def fill(m: re.Match[str]) -> str:

@@ -239,9 +239,7 @@ def _machine_values(values: dict[str, str], env: Environment | None, log: LogFac
     if cuda_max is not None:
         values["driver_cuda"] = str(cuda_max)
         release = matrix.torch_release(minor) if matrix is not None and minor else None
-        builds = {
-            t: v for t, b in (release.builds.items() if release else ()) if (v := _v(b.cuda)) is not None
-        }
+        builds = {t: v for t, b in (release.builds.items() if release else ()) if (v := _v(b.cuda)) is not None}
         runnable = [t for t, v in builds.items() if v <= cuda_max]
         if runnable:
             values["cuda_tag_for_driver"] = max(runnable, key=lambda t: builds[t])

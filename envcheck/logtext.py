@@ -167,9 +167,7 @@ class LogText:
 
 
 # Lines that look like the error when no signature matched: exception lines first.
-_EXCEPTION = re.compile(
-    r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Exit|Interrupt|Warning)\b.*?:", re.IGNORECASE
-)
+_EXCEPTION = re.compile(r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Exit|Interrupt|Warning)\b.*?:", re.IGNORECASE)
 _SUSPICIOUS = (
     ("error:", 3), ("error", 2), ("failed", 2), ("fatal", 3), ("exception", 2), ("not found", 2),
     ("cannot", 1), ("traceback (most recent call last)", 1), ("killed", 2), ("warning:", 1),

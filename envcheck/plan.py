@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from envcheck import __version__
 
@@ -41,7 +41,7 @@ class Alternative:
 
     what: str
     why: str
-    minutes: Optional[float] = None
+    minutes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,10 @@ class Plan:
     choices: tuple[Choice, ...] = ()
     rejected: tuple[Alternative, ...] = ()
     warnings: tuple[str, ...] = ()
-    conflict: Optional[Conflict] = None
+    conflict: Conflict | None = None
     minutes: float = 0.0
     find_links: tuple[str, ...] = ()
-    index_url: Optional[str] = None  # where a changed torch comes from
+    index_url: str | None = None  # where a changed torch comes from
     torch_changed: bool = False
 
     @property
@@ -90,10 +90,16 @@ class Plan:
             "stack": dict(self.stack),
             "pins": list(self.pins),
             "steps": [
-                {"tool": s.tool, "argv": list(s.argv), "env": dict(s.env), "why": s.why,
-                 "compiles": s.compiles, "minutes": s.minutes}
+                {
+                    "tool": s.tool,
+                    "argv": list(s.argv),
+                    "env": dict(s.env),
+                    "why": s.why,
+                    "compiles": s.compiles,
+                    "minutes": s.minutes,
+                }
                 for s in self.steps
-            ],  # fmt: skip
+            ],
             "choices": [{"component": c.component, "picked": c.picked, "why": c.why} for c in self.choices],
             "rejected": [{"what": a.what, "why": a.why, "minutes": a.minutes} for a in self.rejected],
             "warnings": list(self.warnings),
@@ -123,7 +129,11 @@ class Plan:
         if fmt == "constraints":
             return "\n".join(f"{n}=={v}" for n, v in self.stack.items()) + "\n"
         if fmt == "shell":
-            lines = ["#!/usr/bin/env bash", f"# envcheck {__version__}: {' '.join(self.request)} for {self.target}", "set -euo pipefail"]
+            lines = [
+                "#!/usr/bin/env bash",
+                f"# envcheck {__version__}: {' '.join(self.request)} for {self.target}",
+                "set -euo pipefail",
+            ]
             for s in self.steps:
                 lines += [f"# {s.why}", s.shell()]
             return "\n".join(lines) + "\n"

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
 
-from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from envcheck.conflict import explain_conflict
 from envcheck.facts import Environment, Torch, parse_version
-from envcheck.matrix import Matrix, ToolkitRelease
-from envcheck.plan import Alternative, Choice, Clash, Conflict, Plan, Step
+from envcheck.matrix import Matrix
+from envcheck.memo import cached_version, matrix_cache
+from envcheck.plan import Alternative, Choice, Plan, Step
 from envcheck.resolve import (
     Request,
     Search,
     Solution,
-    platform_key,
+    cpu_count,
+    python_info,
     python_minor,
     python_tag,
+    python_version,
     search,
-    toolkit_candidates,
 )
+from envcheck.selection import imports_mmdet
 
 PKG_RESOURCES_REMOVED = "82"  # setuptools NEWS v82.0.0
 IMPIMPORTER_FIXED = "66.1"  # pypa/setuptools#3685
@@ -30,8 +32,12 @@ NUMPY1_OPENCV = "opencv-python<4.11"  # measured here: opencv-python 5.x require
 def make_plan(request: Request, env: Environment, matrix: Matrix, target: str = "this machine") -> Plan:
     s = search(request, env, matrix)
     if not s.solutions:
-        return Plan(request.typed, target, conflict=explain_conflict(s),
-                    rejected=tuple(profile_options(request, env, matrix)))  # fmt: skip
+        return Plan(
+            request.typed,
+            target,
+            conflict=explain_conflict(s),
+            rejected=tuple(profile_options(request, env, matrix)),
+        )
     plan = build_plan(s, s.solutions[0], target)
     if plan.compiles:
         plan = replace(plan, rejected=plan.rejected + tuple(profile_options(request, env, matrix)))
@@ -42,8 +48,8 @@ def make_plan(request: Request, env: Environment, matrix: Matrix, target: str = 
 
 
 def _py(env: Environment) -> str:
-    exe = env.python.executable if env.python else ""
-    return exe or "python"
+    py = python_info(env)
+    return (py.executable if py else "") or "python"
 
 
 def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str]]:
@@ -58,13 +64,14 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
         if not sol.torch.changed and env.has("torchvision"):
             tv = env.packages["torchvision"]
         if tv:
-            stack["torchvision"] = tv if "+" in tv or not sol.torch.changed else f"{tv}+{sol.torch.tag}"
+            labelled = "+" in sol.torch.version  # torchvision carries the same local label as torch
+            stack["torchvision"] = tv if "+" in tv or not labelled else f"{tv}+{sol.torch.tag}"
         else:
             warnings.append(f"torchvision for torch {sol.torch.version} is not in envcheck's data: pin it by hand")
     stack["mmcv"] = sol.selection.mmcv
     stack["mmengine"] = sol.selection.mmengine
-    for name in s.needed:
-        stack[name] = sol.selection.releases[name].version
+    for name, rel in sol.selection.releases.items():
+        stack[name] = rel.version
     extras: list[str] = []
     for rel in sol.selection.releases.values():
         extras += [x for x in rel.extra_runtime if x not in extras]
@@ -74,12 +81,12 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
     if numpy1:
         extras += ["numpy<2", NUMPY1_OPENCV]
     engine = matrix.mmengine.get(sol.selection.mmengine)
-    py = parse_version(env.python.version) if env.python else None
+    py = python_version(env)
     if engine is not None and engine.pkg_resources_at_runtime:
         low = f">={IMPIMPORTER_FIXED}," if py and py >= Version("3.12") else ""
         extras.append(f"setuptools{low}<{PKG_RESOURCES_REMOVED}")
-    tv = parse_version(sol.torch.base)
-    if engine is not None and not engine.weights_only_safe and tv and tv >= Version("2.6"):
+    torch_v = parse_version(sol.torch.base)
+    if engine is not None and not engine.weights_only_safe and torch_v and torch_v >= Version("2.6"):
         warnings.append(
             f"mmengine {engine.version} + torch {sol.torch.base}: loading OpenMMLab checkpoints fails "
             "(weights_only); export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for checkpoints you trust"
@@ -90,7 +97,7 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
 def _mim_works(env: Environment) -> bool:
     """mim 0.3.9 works only with pkg_resources (setuptools < 82), pip < 24.1 and Python < 3.12."""
     st, pip = env.version_of("setuptools"), env.version_of("pip")
-    py = parse_version(env.python.version) if env.python else None
+    py = python_version(env)
     return (
         env.has("openmim")
         and env.pkg_resources is not False
@@ -119,35 +126,95 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
     torch_pins = tuple(f"{n}=={stack[n]}" for n in ("torch", "torchvision") if n in stack)
     steps: list[Step] = []
     find_links: list[str] = []
-    index_url: Optional[str] = None
+    index_url: str | None = None
     if sol.torch.changed:
+        # A build label (+cu121, +cpu) lives only on the PyTorch index; unlabelled wheels (macOS)
+        # come from PyPI.
+        index_url = matrix.torch_index_url(sol.torch.tag) if "+" in sol.torch.version else None
+        where = ("--index-url", index_url) if index_url else ()
+        steps.append(
+            Step(
+                "pip",
+                (*pip, *torch_pins, *where),
+                f"torch {sol.torch.version} from "
+                + (f"the PyTorch index for {sol.torch.tag}" if index_url else "PyPI"),
+                minutes=4.0 if sol.torch.tag != "cpu" else 1.0,
+            )
+        )
+    elif "+" in stack.get("torchvision", "") and not env.has("torchvision"):
+        # PyPI's torchvision is built for PyPI's torch (cu130 for 2.11, or CPU elsewhere): beside a
+        # +cu128 or +cpu torch its ops fail to load. The matching build is on the PyTorch index.
         index_url = matrix.torch_index_url(sol.torch.tag)
-        steps.append(Step("pip", (*pip, *torch_pins, "--index-url", index_url),
-                          f"torch {sol.torch.version} from the PyTorch index for {sol.torch.tag}",
-                          minutes=4.0 if sol.torch.tag != "cpu" else 1.0))  # fmt: skip
+        steps.append(
+            Step(
+                "pip",
+                (*pip, *torch_pins, "--index-url", index_url),
+                f"torchvision {stack['torchvision']}: the build for the kept torch {sol.torch.version}",
+                minutes=0.5,
+            )
+        )
     route = sol.route
     mmcv_pin = f"mmcv=={sol.selection.mmcv}"
+    # mmcv-lite / mmcv-full own the same `mmcv` import directory: installing over them mixes
+    # files (and uninstalling them later takes mmcv's with them). The same mmcv version already
+    # there (without ops, or built for another torch) is "already satisfied" to pip, which would
+    # skip the install; --force-reinstall would reinstall the pinned torch too. Remove them first.
+    stale = [d for d in ("mmcv-lite", "mmcv-full") if env.has(d)]
+    if env.packages.get("mmcv") == sol.selection.mmcv:
+        stale.insert(0, "mmcv")
+    if stale and route.how != "installed":
+        steps.append(
+            Step(
+                "pip",
+                (py, "-m", "pip", "uninstall", "-y", *stale),
+                f"remove the installed {', '.join(stale)} first: "
+                "pip would keep it as it is, or mix its files with the new mmcv",
+                minutes=0.1,
+            )
+        )
     if route.how == "wheel":
         url = matrix.wheel_index_url(sol.torch.tag, sol.torch.version)
         find_links.append(url)
         if _mim_works(env) and not sol.torch.changed:
-            steps.append(Step("mim", (py, "-m", "mim", "install", mmcv_pin, "--only-binary", "mmcv", *torch_pins),
-                              "prebuilt mmcv wheel through mim (it adds the same find-links page); "
-                              "--only-binary makes a missing wheel fail fast instead of compiling", minutes=0.5))  # fmt: skip
+            steps.append(
+                Step(
+                    "mim",
+                    (py, "-m", "mim", "install", mmcv_pin, "--only-binary", "mmcv", *torch_pins),
+                    "prebuilt mmcv wheel through mim (it adds the same find-links page); "
+                    "--only-binary makes a missing wheel fail fast instead of compiling",
+                    minutes=0.5,
+                )
+            )
         else:
-            steps.append(Step("pip", (*pip, mmcv_pin, "--only-binary", "mmcv", "-f", url, *torch_pins),
-                              "prebuilt mmcv wheel; --only-binary makes a missing wheel fail fast instead of "
-                              "compiling; torch pinned so pip never swaps it", minutes=0.5))  # fmt: skip
+            steps.append(
+                Step(
+                    "pip",
+                    (*pip, mmcv_pin, "--only-binary", "mmcv", "-f", url, *torch_pins),
+                    "prebuilt mmcv wheel; --only-binary makes a missing wheel fail fast instead of "
+                    "compiling; torch pinned so pip never swaps it",
+                    minutes=0.5,
+                )
+            )
     elif route.how == "build":
         b = matrix.mmcv_build
-        py_v = parse_version(env.python.version) if env.python else None
-        setuptools = f"setuptools>={IMPIMPORTER_FIXED},<{PKG_RESOURCES_REMOVED}" if py_v and py_v >= Version("3.12") else f"setuptools<{PKG_RESOURCES_REMOVED}"
+        py_v = python_version(env)
+        setuptools = (
+            f"setuptools>={IMPIMPORTER_FIXED},<{PKG_RESOURCES_REMOVED}"
+            if py_v and py_v >= Version("3.12")
+            else f"setuptools<{PKG_RESOURCES_REMOVED}"
+        )
         tools = [setuptools] + [p for p in b.preinstall if not p.startswith("setuptools")]
         if sol.torch.row is not None and not sol.torch.row.numpy2:
             tools.append("numpy<2")
-        steps.append(Step("pip", (*pip, *tools, *torch_pins),
-                          "build tooling: mmcv's setup.py needs pkg_resources (setuptools < 82) and builds "
-                          "without isolation against the installed torch", minutes=0.5))  # fmt: skip
+        steps.append(
+            Step(
+                "pip",
+                (*pip, *tools, *torch_pins),
+                "build tooling: mmcv's setup.py needs pkg_resources (setuptools < 82) and builds "
+                "without isolation against the installed torch",
+                minutes=0.5,
+            )
+        )
         build_env = {k: v for k, v in b.env.items()}
         build_env["MMCV_WITH_OPS"] = "1"
         if sol.torch.tag != "cpu":
@@ -155,27 +222,48 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
             arch = _arch_list(s, sol)
             if arch:
                 build_env["TORCH_CUDA_ARCH_LIST"] = arch
-        cpus = env.platform.cpus if env.platform and env.platform.cpus else 2
+        cpus = cpu_count(env) or 2
         build_env["MAX_JOBS"] = str(cpus)
-        steps.append(Step("pip", (*pip, *b.pip_args, mmcv_pin, *torch_pins),
-                          f"compile mmcv {sol.selection.mmcv} with ops against torch {sol.torch.version} "
-                          f"(~{route.minutes:g} min on {cpus} cores)", compiles=True, env=build_env,
-                          minutes=route.minutes))  # fmt: skip
-    rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in s.needed)]
-    if "mmpose" in s.needed:
-        steps.append(Step("pip", (*pip, "--no-build-isolation", "chumpy", "setuptools<82", "wheel", *torch_pins),
-                          "chumpy (an mmpose dependency) is an sdist that only builds without isolation",
-                          minutes=0.5))  # fmt: skip
-    steps.append(Step("pip", (*pip, *rest, *extras, *torch_pins),
-                      "the toolkits, with their undeclared runtime needs; torch pinned so pip never swaps it",
-                      minutes=0.5))  # fmt: skip
+        steps.append(
+            Step(
+                "pip",
+                (*pip, *b.pip_args, mmcv_pin, *torch_pins),
+                f"compile mmcv {sol.selection.mmcv} with ops against torch {sol.torch.version} "
+                f"(~{route.minutes:g} min on {cpus} cores)",
+                compiles=True,
+                env=build_env,
+                minutes=route.minutes,
+            )
+        )
+    rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in sol.selection.releases)]
+    if "mmpose" in sol.selection.releases:
+        steps.append(
+            Step(
+                "pip",
+                (*pip, "--no-build-isolation", "chumpy", "setuptools<82", "wheel", *torch_pins),
+                "chumpy (an mmpose dependency) is an sdist that only builds without isolation",
+                minutes=0.5,
+            )
+        )
+    steps.append(
+        Step(
+            "pip",
+            (*pip, *rest, *extras, *torch_pins),
+            "the toolkits, with their undeclared runtime needs; torch pinned so pip never swaps it",
+            minutes=0.5,
+        )
+    )
     if sol.torch.changed and env.context in ("colab", "kaggle"):
         warnings.append("torch changes in a running notebook: restart the runtime before importing it")
     if route.confidence != "high":
-        warnings.append(f"the mmcv {sol.selection.mmcv} wheel for torch {sol.torch.minor}/{sol.torch.tag} is listed but "
-                        f"{route.confidence}: if it is missing, the step fails fast (--only-binary)")  # fmt: skip
+        warnings.append(
+            f"the mmcv {sol.selection.mmcv} wheel for torch {sol.torch.minor}/{sol.torch.tag} is listed but "
+            f"{route.confidence}: if it is missing, the step fails fast (--only-binary)"
+        )
     if sol.torch.row is None:
-        warnings.append(f"torch {sol.torch.version} is newer than envcheck's data: its arch list and wheels are unverified")
+        warnings.append(
+            f"torch {sol.torch.version} is newer than envcheck's data: its arch list and wheels are unverified"
+        )
     return Plan(
         request=s.request.typed,
         target=target,
@@ -202,25 +290,35 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
         why = f"replaces {cur}" if cur else "not installed yet"
         kept = [x for x in s.solutions if not x.torch.changed]
         if kept:
-            why += f"; keeping {cur} means {kept[0].route.how}ing mmcv (~{kept[0].route.minutes:g} min)"
+            means = {"build": "compiling mmcv", "wheel": "the mmcv wheel", "installed": "the installed mmcv"}
+            why += f"; keeping {cur} means {means[kept[0].route.how]} (~{kept[0].route.minutes:g} min)"
         runs = "the CPU" if sol.torch.tag == "cpu" else ("this GPU" if env.gpu_list else "GPUs with driver >= its CUDA")
         out.append(Choice("torch", sol.torch.version, why + f"; runs on {runs}"))
+    where = f"torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}"
     how = {
         "installed": "already installed with ops for this torch",
-        "wheel": f"prebuilt wheel for torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}",
-        "build": f"compiled from source (~{sol.route.minutes:g} min): no prebuilt wheel for torch {sol.torch.minor}/{sol.torch.tag}/{python_tag(env)}",
+        "wheel": f"prebuilt wheel for {where}",
+        "build": f"compiled from source (~{sol.route.minutes:g} min): no prebuilt wheel for {where}",
     }[sol.route.how]
     newer = [v for v, why in s.mmcv_rejections.items() if Version(v) > Version(sol.selection.mmcv)]
-    out.append(Choice("mmcv", sol.selection.mmcv, how + "".join(f"; {v} rejected: {s.mmcv_rejections[v]}" for v in newer[:2])))
-    for name in s.needed:
-        rel = sol.selection.releases[name]
+    out.append(
+        Choice(
+            "mmcv",
+            sol.selection.mmcv,
+            how + "".join(f"; {v} rejected: {s.mmcv_rejections[v]}" for v in newer[:2]),
+        )
+    )
+    for name, rel in sol.selection.releases.items():
         spec = dict(s.request.toolkits).get(name)
         newest = max((r for r in s.matrix.toolkits[name].values()), key=lambda r: Version(r.version))
         why = "newest release" if rel.version == newest.version else f"newest that accepts mmcv {sol.selection.mmcv}"
         if spec and str(spec):
             why += f" within {name}{spec}"
         if name not in dict(s.request.toolkits):
-            why += " (needed by " + ", ".join(n for n, r in sol.selection.releases.items() if r.needs_mmdet or "mmdet" in r.requires) + ")"
+            users = [f"{n} {r.version}" for n, r in sol.selection.releases.items() if imports_mmdet(r)]
+            why += f" (imported by {', '.join(users)})"
+        if cached_version(rel.version).is_prerelease:
+            why += " (a pre-release: no stack of final releases fits)"
         out.append(Choice(name, rel.version, why))
     out.append(Choice("mmengine", sol.selection.mmengine, "newest release every toolkit's guard accepts"))
     return out
@@ -241,9 +339,16 @@ def _rejected(s: Search, sol: Solution) -> list[Alternative]:
             reason.append(f"compiles mmcv (~{other.route.minutes:g} min)")
         if other.torch.changed and not sol.torch.changed:
             reason.append("changes torch")
-        lost = [n for n in s.needed if Version(other.selection.releases[n].version) < Version(sol.selection.releases[n].version)]
+        mine, theirs = sol.selection.releases, other.selection.releases
+        lost = [n for n in mine if n in theirs and cached_version(theirs[n].version) < cached_version(mine[n].version)]
         if lost:
             reason.append("older " + ", ".join(f"{n} {other.selection.releases[n].version}" for n in lost))
+        gained = [
+            n for n in mine if n in theirs and cached_version(theirs[n].version) > cached_version(mine[n].version)
+        ]
+        if gained:  # the trade is visible: mmpose 1.3.2 needs mmdet, which rejects the mmcv wheel here
+            added = [f"{n} {r.version}" for n, r in theirs.items() if n not in mine]
+            reason.append("would give " + ", ".join([f"{n} {theirs[n].version}" for n in gained] + added))
         if other.minutes > sol.minutes and not reason:
             reason.append(f"slower (~{other.minutes:g} min)")
         out.append(Alternative(what, "; ".join(reason) or "ranked lower", other.minutes))
@@ -256,82 +361,6 @@ def _rejected(s: Search, sol: Solution) -> list[Alternative]:
     return out
 
 
-# -- a conflict ------------------------------------------------------------------------------
-
-
-def explain_conflict(s: Search) -> Conflict:
-    """Name the constraints that clash, each with its source: never just "no solution"."""
-    env, matrix, req = s.env, s.matrix, s.request
-    py = python_minor(env)
-    clashes: list[Clash] = []
-    for name, spec in req.toolkits:
-        if not toolkit_candidates(matrix, name, spec, py):
-            known = ", ".join(sorted(matrix.toolkits[name], key=Version, reverse=True)[:6])
-            clashes.append(Clash(f"{name}{spec} (your request) matches no release usable on Python {py}",
-                                 f"matrices/toolkits.toml: {name} {known} ..."))  # fmt: skip
-    if clashes:
-        return Conflict(f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes))
-    if not s.torch_options:
-        clashes = [Clash(why, "matrices/torch.toml; matrices/nvidia.toml") for why in _dedupe_text(s.torch_rejections)[:8]]
-        return Conflict(f"no torch build fits this machine (Python {py}, {platform_key(env)})", tuple(clashes))
-    accepted = [v for v in matrix.mmcv if v not in s.mmcv_rejections and not Version(v).is_prerelease]
-    if not accepted:
-        return Conflict("the toolkits' import-time guards admit no common mmcv", tuple(_guard_clashes(s)))
-    plat = platform_key(env)
-    for v in sorted(accepted, key=Version, reverse=True):
-        rel = matrix.mmcv[v]
-        minors = sorted(rel.torch_minors(plat), key=Version)
-        tags = rel.python_tags_for(plat)
-        wheels = (
-            f"prebuilt wheels only for torch {minors[0]}–{minors[-1]}" + (f" on {tags[0]}–{tags[-1]}" if tags else "")
-            if minors else f"no prebuilt wheels for {plat}"
-        )  # fmt: skip
-        blockers = sorted({why.split("; ", 1)[-1] for (t, m), why in s.route_rejections.items() if m == v})
-        clashes.append(Clash(f"mmcv {v}: {wheels}; " + " / ".join(blockers[:2]), rel.source))
-    usable = sorted({t.minor for t in s.torch_options}, key=Version)
-    clashes.append(Clash(f"torch builds usable here (Python {py}, {plat}): {', '.join(usable)}", "matrices/torch.toml"))
-    for v, why in sorted(s.mmcv_rejections.items(), key=lambda kv: Version(kv[0]), reverse=True)[:2]:
-        clashes.append(Clash(f"mmcv {v} is excluded: {why}", "matrices/toolkits.toml"))
-    names = ", ".join(s.needed)
-    summary = f"{names} accept only mmcv {', '.join(sorted(accepted, key=Version, reverse=True))}, which cannot be installed for any torch usable here" + (
-        " without compiling (--no-build)" if req.no_build else ""
-    )
-    return Conflict(summary, tuple(clashes))
-
-
-def _guard_clashes(s: Search) -> list[Clash]:
-    """Pairs of needed toolkits whose guards exclude each other, each side with its source."""
-    matrix, py = s.matrix, python_minor(s.env)
-    specs = dict(s.request.toolkits)
-    out: list[Clash] = []
-    for i, a in enumerate(s.needed):
-        for b in s.needed[i + 1 :]:
-            ca = toolkit_candidates(matrix, a, specs.get(a, SpecifierSet()), py)
-            cb = toolkit_candidates(matrix, b, specs.get(b, SpecifierSet()), py)
-            if ca and cb and not any(_compatible(x, y, matrix) for x in ca for y in cb):
-                for side, cands in ((a, ca), (b, cb)):
-                    asked = f" (your request: {side}{specs[side]})" if str(specs.get(side, "")) else ""
-                    reqs = ", ".join(f"{d}{r}" for d, r in cands[0].requires.items()) or "no guards"
-                    out.append(Clash(f"{side} {cands[0].version} requires {reqs}{asked}", cands[0].source))
-    return out or [Clash(f"mmcv {v}: {w}", "matrices/toolkits.toml") for v, w in s.mmcv_rejections.items()]
-
-
-def _compatible(x: ToolkitRelease, y: ToolkitRelease, matrix: Matrix) -> bool:
-    for mmcv in matrix.mmcv:
-        if not (x.allows("mmcv", mmcv) and y.allows("mmcv", mmcv)):
-            continue
-        if x.name == "mmdet" and not y.allows("mmdet", x.version):
-            continue
-        if y.name == "mmdet" and not x.allows("mmdet", y.version):
-            continue
-        return True
-    return False
-
-
-def _dedupe_text(items: list[str]) -> list[str]:
-    return list(dict.fromkeys(items))
-
-
 # -- other runtimes --------------------------------------------------------------------------
 
 
@@ -341,19 +370,24 @@ def profile_options(request: Request, env: Environment, matrix: Matrix, limit: i
     from envcheck.envdoc import from_document
 
     here = python_minor(env)
+    envs = matrix_cache(matrix).profile_envs
     out = []
     for name, profile in matrix.profiles.items():
-        penv = complete(from_document(profile.as_json(), f"profile {name}"), matrix)
+        if name not in envs:
+            envs[name] = complete(from_document(profile.as_json(), f"profile {name}"), matrix)
+        penv = envs[name]
         if python_minor(penv) == here and penv.context == env.context:
             continue
         found = search(replace(request, no_build=True), penv, matrix)
         if found.solutions:
             best = found.solutions[0]
-            out.append(Alternative(
-                f"--target {name} ({profile.description.split(':')[0]}; Python {python_minor(penv)})",
-                f"torch {best.torch.version} + mmcv {best.selection.mmcv} ({best.route.how}), no compiling",
-                best.minutes,
-            ))  # fmt: skip
+            out.append(
+                Alternative(
+                    f"--target {name} ({profile.description.split(':')[0]}; Python {python_minor(penv)})",
+                    f"torch {best.torch.version} + mmcv {best.selection.mmcv} ({best.route.how}), no compiling",
+                    best.minutes,
+                )
+            )
         if len(out) >= limit:
             break
     return out

@@ -1,20 +1,21 @@
-"""The planner: Request × Environment × Matrix → the cheapest stack that really works, or the clash.
+"""The planner's search: Request × Environment × Matrix → every stack that works here, best first.
 
 Pure: it reads no machine state. The search space is small (a dozen torch builds, eight mmcv
 releases, a dozen mmdet releases), so it is enumerated, not solved: for each mmcv release the
-newest toolkit versions whose import-time guards accept it are chosen once (memoised), then
-every (torch build, mmcv release) pair is priced by how mmcv gets there — already installed,
-a prebuilt wheel, or a source build — and the pairs are ranked by the preferences in
-`_rank`. Everything rejected on the way is kept, so the plan can say why.
+newest toolkit versions whose import-time guards accept it are chosen once (selection.py,
+memoised per request and Python in memo.py), then every (torch build, mmcv release) pair is
+priced by how mmcv gets there — already installed, a prebuilt wheel, or a source build — and
+the pairs are ranked by the preferences in `_rank`. Final releases first; pre-releases only
+when no final stack exists. Everything rejected on the way is kept, so the plan can say why
+(planner.py) or name the clash (conflict.py).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Optional
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PepRequirement
@@ -22,8 +23,10 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import PlanError
-from envcheck.facts import Driver, Environment, Mmcv, Tool, Torch, parse_version
-from envcheck.matrix import Matrix, MmcvRelease, ToolkitRelease, TorchBuild, TorchRelease
+from envcheck.facts import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Tool, Torch, parse_version
+from envcheck.matrix import Matrix, MmcvRelease, TorchBuild, TorchRelease, cuda_version
+from envcheck.memo import MatrixCache, cached_version, matrix_cache
+from envcheck.selection import Selection, exclusion, needed, select, toolkit_candidates
 
 TORCH_POLICIES = ("auto", "keep", "any")
 CONFIDENCE_RANK = {"high": 0, "low": 1, "doubtful": 2}
@@ -33,13 +36,17 @@ CONFIDENCE_RANK = {"high": 0, "low": 1, "doubtful": 2}
 class Request:
     toolkits: tuple[tuple[str, SpecifierSet], ...]  # (PyPI name, what the user allowed)
     torch: str = "auto"  # auto | keep | any | a version ("2.1", "2.1.2")
-    cuda: Optional[str] = None  # cpu | cu121 ...
+    cuda: str | None = None  # cpu | cu121 ...
     no_build: bool = False
     typed: tuple[str, ...] = ()  # the request as the user wrote it
 
 
 def parse_request(
-    texts: Sequence[str], matrix: Matrix, torch: str = "auto", cuda: Optional[str] = None, no_build: bool = False
+    texts: Sequence[str],
+    matrix: Matrix,
+    torch: str = "auto",
+    cuda: str | None = None,
+    no_build: bool = False,
 ) -> Request:
     """Validate what the user typed; every problem is a one-line PlanError (exit 2)."""
     if not texts:
@@ -72,10 +79,10 @@ class TorchOption:
     version: str  # 2.1.2+cu121, as pip and torch.__version__ spell it
     tag: str
     changed: bool
-    row: Optional[TorchRelease]
-    build: Optional[TorchBuild]
+    row: TorchRelease | None
+    build: TorchBuild | None
 
-    @property
+    @functools.cached_property
     def minor(self) -> str:
         v = parse_version(self.version.split("+")[0])
         return f"{v.major}.{v.minor}" if v else self.version
@@ -93,15 +100,6 @@ class MmcvRoute:
     how: str  # installed | wheel | build
     minutes: float
     confidence: str = "high"
-
-
-@dataclass(frozen=True)
-class Selection:
-    """Toolkit releases (and mmengine) that accept one mmcv release together."""
-
-    mmcv: str
-    releases: Mapping[str, ToolkitRelease]
-    mmengine: str
 
 
 @dataclass(frozen=True)
@@ -123,32 +121,61 @@ class Search:
     torch_options: list[TorchOption] = field(default_factory=list)
     torch_rejections: list[str] = field(default_factory=list)
     mmcv_rejections: dict[str, str] = field(default_factory=dict)  # mmcv version -> why no toolkit set
+    mmcv_rejection_sources: dict[str, str] = field(default_factory=dict)  # mmcv version -> the guard's source
     route_rejections: dict[tuple[str, str], str] = field(default_factory=dict)  # (torch, mmcv) -> why
     solutions: list[Solution] = field(default_factory=list)
+    pre: bool = False  # pre-releases admitted (no stack of final releases exists)
+
+    @functools.cached_property
+    def cache(self) -> MatrixCache:
+        return matrix_cache(self.matrix)
+
+    @functools.cached_property
+    def platform(self) -> str:
+        return platform_key(self.env)
+
+    @functools.cached_property
+    def py_tag(self) -> str | None:
+        return python_tag(self.env)
 
 
 # -- facts of the target ---------------------------------------------------------------------
 
 
-def python_minor(env: Environment) -> Optional[str]:
-    return env.python.minor if env.python else None
+def python_info(env: Environment) -> PythonInfo | None:
+    return env.python if isinstance(env.python, PythonInfo) else None
 
 
-def python_tag(env: Environment) -> Optional[str]:
-    if not env.python:
+def python_minor(env: Environment) -> str | None:
+    py = python_info(env)
+    return py.minor if py else None
+
+
+def python_version(env: Environment) -> Version | None:
+    py = python_info(env)
+    return parse_version(py.version) if py else None
+
+
+def python_tag(env: Environment) -> str | None:
+    py = python_info(env)
+    if py is None:
         return None
-    return env.python.tag or "cp" + env.python.minor.replace(".", "")
+    return py.tag or "cp" + py.minor.replace(".", "")
 
 
 def platform_key(env: Environment) -> str:
-    return env.platform.key if env.platform else "linux"
+    return env.platform.key if isinstance(env.platform, PlatformInfo) else "linux"
+
+
+def cpu_count(env: Environment) -> int | None:
+    return env.platform.cpus if isinstance(env.platform, PlatformInfo) else None
 
 
 def gpu_ccs(env: Environment) -> list[str]:
     return [g.compute_capability for g in env.gpu_list if g.compute_capability]
 
 
-def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> Optional[str]:
+def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> str | None:
     """None when the driver runs this CUDA; else why not."""
     driver = env.driver
     if not isinstance(driver, Driver):
@@ -161,26 +188,19 @@ def _driver_runs(env: Environment, matrix: Matrix, cuda: str) -> Optional[str]:
         return None
     fwd = parse_version(driver.forward_compat_cuda)
     if fwd is not None and fwd >= Version(cuda):
-        return None
+        # The cuda-compat libcuda works on data-center GPUs and a few server RTX parts only;
+        # elsewhere CUDA fails to initialise (CUDA_ERROR_COMPAT_NOT_SUPPORTED_ON_DEVICE).
+        odd = [g.name for g in env.gpu_list if not matrix.supports_forward_compat(g.name)]
+        if not odd:
+            return None
+        return (
+            f"driver {driver.version} < {floor} needed by CUDA {cuda}, and the forward-compat "
+            f"libcuda ({driver.forward_compat_cuda}) does not support {odd[0]}"
+        )
     return f"driver {driver.version} < {floor} needed by CUDA {cuda}"
 
 
 # -- candidates ------------------------------------------------------------------------------
-
-
-def toolkit_candidates(matrix: Matrix, name: str, spec: SpecifierSet, py: Optional[str]) -> list[ToolkitRelease]:
-    rels = list(matrix.toolkits.get(name, {}).values())
-    pre = any(Version(s.version).is_prerelease for s in spec if s.version.replace(".*", "").strip())
-    out = [
-        r
-        for r in rels
-        if spec.contains(r.version, prereleases=True)
-        and (pre or not Version(r.version).is_prerelease or spec.contains(r.version, prereleases=False))
-        and (py is None or r.allows_python(py) is not False)
-    ]
-    finals = [r for r in out if not Version(r.version).is_prerelease]
-    chosen = finals if finals and not pre else out
-    return sorted(chosen, key=lambda r: Version(r.version), reverse=True)
 
 
 def _torch_options(search: Search) -> None:
@@ -190,48 +210,101 @@ def _torch_options(search: Search) -> None:
     current = env.torch if isinstance(env.torch, Torch) else None
     wanted = None if request.torch in TORCH_POLICIES else request.torch
     if current is not None and (wanted is None or _torch_matches(current.version, wanted)):
-        if request.cuda is None or request.cuda == current.cuda_tag:
-            search.torch_options.append(
-                TorchOption(current.version, current.cuda_tag, False, matrix.torch_release(current.version),
-                            None)  # fmt: skip
-            )
-        else:
+        # The installed torch is kept only where it runs: its CUDA on this driver, its kernels
+        # for these GPUs (a torch 2.6+cu124 on an RTX 5090 is not a stack, it is the problem).
+        archs = current.arch_list or ()
+        why = _build_problem(env, matrix, current.cuda_tag, archs) if current.cuda else None
+        if request.cuda is not None and request.cuda != current.cuda_tag:
             search.torch_rejections.append(f"installed torch {current.version}: --cuda asks for {request.cuda}")
+        elif why:
+            search.torch_rejections.append(f"installed torch {current.version}: {why}")
+        else:
+            search.torch_options.append(
+                TorchOption(current.version, current.cuda_tag, False, matrix.torch_release(current.version), None)
+            )
     if request.torch == "keep":
         if current is None:
             search.torch_rejections.append("--torch keep, but torch is not installed")
         return
     has_gpu = bool(env.gpu_list)
-    for row in matrix.torch.values():
-        if wanted is not None and not _torch_matches(row.version, wanted) and not any(
-            _torch_matches(p, wanted) for p in row.patches
-        ):
-            continue
+    tags_seen: set[str] = set()
+    rows = [
+        row
+        for row in matrix.torch.values()
+        if wanted is None or any(_torch_matches(p, wanted) for p in (row.version, *row.patches))
+    ]
+    if not rows and wanted is not None:
+        # One line that names the request rather than a conflict without a reason.
+        prefix = wanted.rsplit(".", 1)[0]
+        near = [p for row in matrix.torch.values() for p in row.patches if _torch_matches(p, prefix)]
+        search.torch_rejections.append(
+            f"--torch {wanted}: no such torch release in envcheck's data"
+            + (f" (releases near it: {', '.join(near)})" if near else f" (newest: {_newest_torch(matrix)})")
+        )
+    for row in rows:
         if py is not None and not row.supports_python(py):
-            search.torch_rejections.append(f"torch {row.minor}: no wheels for Python {py} (has {', '.join(row.python)})")
+            search.torch_rejections.append(
+                f"torch {row.minor}: no wheels for Python {py} (has {', '.join(row.python)})"
+            )
             continue
         version = row.version
         if wanted is not None and len(wanted.split(".")) >= 3:
             version = wanted
         for tag, build in row.builds.items():
+            if plat == "macos" and tag != "cpu":
+                continue  # macOS torch has no CUDA builds
+            tags_seen.add(tag)
             if request.cuda is not None and tag != request.cuda:
                 continue
             if request.cuda is None and (tag == "cpu") == has_gpu:
                 continue  # a GPU machine gets CUDA builds, a CPU machine the CPU build, unless told
-            if plat == "macos" and tag != "cpu":
-                continue
-            cuda = build.cuda
-            if cuda is not None:
-                why = _driver_runs(env, matrix, cuda)
-                bad = [cc for cc in gpu_ccs(env) if build.archs and not build.supports_cc(cc)]
-                if why or bad:
-                    reason = why or f"no kernels for sm_{bad[0].replace('.', '')} (has {' '.join(build.archs)})"
-                    search.torch_rejections.append(f"torch {version}+{tag}: {reason}")
+            if build.cuda is not None:
+                why = _build_problem(env, matrix, tag, build.archs)
+                if why:
+                    search.torch_rejections.append(f"torch {version}+{tag}: {why}")
                     continue
-            full = f"{version}+{tag}"
-            if current is not None and full == current.version:
-                continue
+            # macOS wheels (PyPI and the CPU index alike) carry no local label: torch==2.1.2+cpu
+            # matches nothing there, and torch.__version__ says 2.1.2.
+            full = version if plat == "macos" else f"{version}+{tag}"
+            if current is not None and version == current.base_version and tag == current.cuda_tag:
+                continue  # the installed build itself (PyPI spells it without the label)
             search.torch_options.append(TorchOption(full, tag, True, row, build))
+    if request.cuda is not None and request.cuda not in tags_seen:
+        which = f"torch {wanted} has no" if wanted else "no torch release has a"
+        has = ", ".join(sorted(tags_seen, key=_cuda_number)) or "none"
+        search.torch_rejections.append(
+            f"--cuda {request.cuda}: {which} {request.cuda} build for {plat}"
+            + (f" with wheels for Python {py}" if py else "")
+            + f" (builds there: {has})"
+        )
+
+
+def _build_problem(env: Environment, matrix: Matrix, tag: str, archs: Sequence[str]) -> str | None:
+    """Why a CUDA build of torch cannot run here (driver, GPU archs), or None (memoised)."""
+    drv = env.driver
+    facts = (drv, platform_key(env), tuple(gpu_ccs(env)), bool(env.gpu_list), tag, tuple(archs))
+    memo = matrix_cache(matrix).build_problems
+    if facts not in memo:
+        memo[facts] = _build_problem_of(env, matrix, tag, archs)
+    return memo[facts]
+
+
+def _build_problem_of(env: Environment, matrix: Matrix, tag: str, archs: Sequence[str]) -> str | None:
+    why = _driver_runs(env, matrix, cuda_version(tag) or "")
+    if why:
+        return why
+    bad = [cc for cc in gpu_ccs(env) if archs and not _covers(archs, cc)]
+    if bad:
+        return f"no kernels for sm_{bad[0].replace('.', '')} (has {' '.join(archs)})"
+    return None
+
+
+def _covers(archs: Sequence[str], cc: str) -> bool:
+    return TorchBuild("", "", tuple(archs), False, "").supports_cc(cc)
+
+
+def _newest_torch(matrix: Matrix) -> str:
+    return max((row.version for row in matrix.torch.values()), key=cached_version)
 
 
 def _torch_matches(version: str, wanted: str) -> bool:
@@ -242,7 +315,7 @@ def _torch_matches(version: str, wanted: str) -> bool:
 # -- mmcv routes -----------------------------------------------------------------------------
 
 
-def build_minutes(matrix: Matrix, mmcv: str, cuda: bool, cpus: Optional[int]) -> float:
+def build_minutes(matrix: Matrix, mmcv: str, cuda: bool, cpus: int | None) -> float:
     """Measured wall time of a source build, scaled to this machine's cores (an estimate)."""
     runs = [d for d in matrix.mmcv_build.durations if d.cuda == cuda] or list(matrix.mmcv_build.durations)
     if not runs:
@@ -252,26 +325,25 @@ def build_minutes(matrix: Matrix, mmcv: str, cuda: bool, cpus: Optional[int]) ->
     return round(seconds / 60 * best.cores / max(1, cpus or 2), 1)
 
 
-def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> Optional[MmcvRoute]:
+def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> MmcvRoute | None:
     env, matrix = search.env, search.matrix
-    key = (torch.version, release.version)
     installed = env.mmcv if isinstance(env.mmcv, Mmcv) else None
     if (
         installed is not None
         and not torch.changed
         and installed.ops
         and installed.dist == release.name
-        and parse_version(installed.version) == Version(release.version)
+        and parse_version(installed.version) == cached_version(release.version)
         and _ops_match(installed, torch)
     ):
         return MmcvRoute(release, "installed", 0.0)
-    if release.has_wheel(platform_key(env), torch.minor, torch.tag, python_tag(env)):
+    if (torch.minor, torch.tag) in search.cache.wheels(release, search.platform, search.py_tag):
         return MmcvRoute(release, "wheel", 0.5, release.wheel_confidence(torch.minor))
     why = _build_blocker(search, torch, release)
     if why:
-        search.route_rejections[key] = why
+        search.route_rejections[(torch.version, release.version)] = why
         return None
-    cpus = env.platform.cpus if env.platform else None
+    cpus = cpu_count(env)
     return MmcvRoute(release, "build", build_minutes(matrix, release.version, torch.tag != "cpu", cpus))
 
 
@@ -283,104 +355,84 @@ def _ops_match(mmcv: Mmcv, torch: TorchOption) -> bool:
     return mmcv.ops_cuda.split(".")[0] == torch.tag[2:-1]
 
 
-def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> Optional[str]:
+def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> str | None:
     """Why mmcv `release` cannot be compiled here against `torch`, or None."""
     env = search.env
-    head = f"no prebuilt mmcv {release.version} wheel for torch {torch.minor}/{torch.tag}/{python_tag(env)}"
+    why = None
     if search.request.no_build:
-        return f"{head}, and --no-build forbids compiling"
-    if not release.can_build_against(torch.version):
-        return f"{head}; its C++14 setup.py compiles only against torch <= {release.max_torch_for_source_build}"
-    nvcc = env.toolchain.nvcc
-    if torch.tag.startswith("cu") and env.gpu_list and isinstance(nvcc, Tool):
-        if nvcc.version.split(".")[0] != torch.tag[2:-1]:
-            return f"{head}; nvcc {nvcc.version} does not match torch's CUDA {torch.tag} for a CUDA build"
-    elif torch.tag.startswith("cu") and env.gpu_list and not env.toolchain.nvcc and "not in the file" not in str(nvcc):
-        return f"{head}; no nvcc on this machine for a CUDA build (install the CUDA {torch.tag[2:-1]}.x toolkit)"
-    return None
-
-
-# -- toolkit selection -----------------------------------------------------------------------
-
-
-def _needed(matrix: Matrix, request: Request, py: Optional[str]) -> tuple[str, ...]:
-    """Requested toolkits plus the ones they import (mmocr → mmdet), requested first."""
-    names = [n for n, _ in request.toolkits]
-    for name, spec in request.toolkits:
-        cands = toolkit_candidates(matrix, name, spec, py)
-        if cands and (cands[0].needs_mmdet or "mmdet" in cands[0].requires) and "mmdet" not in names:
-            names.append("mmdet")
-    return tuple(names)
-
-
-def _select(search: Search, mmcv: str) -> Optional[Selection]:
-    """The newest toolkit releases that all accept mmcv `mmcv` (and one mmdet, one mmengine)."""
-    matrix, request = search.matrix, search.request
-    py = python_minor(search.env)
-    specs = dict(request.toolkits)
-    cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py) for n in search.needed}
-    mmdets = [r for r in cands.get("mmdet", []) if r.allows("mmcv", mmcv)] if "mmdet" in cands else [None]
-    best: Optional[tuple[tuple[Version, ...], Selection]] = None
-    why = f"no {search.needed[0]} release accepts mmcv {mmcv}"
-    for det in mmdets:
-        picks: dict[str, ToolkitRelease] = {"mmdet": det} if det is not None else {}
-        for name in search.needed:
-            if name == "mmdet":
-                continue
-            ok = [
-                r for r in cands[name]
-                if r.allows("mmcv", mmcv) and (det is None or r.allows("mmdet", det.version))
-            ]  # fmt: skip
-            if not ok:
-                why = f"no {name} release accepts mmcv {mmcv}" + (f" with mmdet {det.version}" if det else "")
-                break
-            picks[name] = ok[0]
-        else:
-            engines = [v for v in sorted(matrix.mmengine, key=Version, reverse=True) if not Version(v).is_prerelease]
-            engine = next((v for v in engines if all(r.allows("mmengine", v) for r in picks.values())), None)
-            if engine is None:
-                why = "no mmengine release satisfies " + ", ".join(
-                    f"{r.name} {r.version} ({r.requires['mmengine']})" for r in picks.values() if "mmengine" in r.requires
-                )
-                continue
-            score = tuple(Version(picks[n].version) for n in search.needed)
-            if best is None or score > best[0]:
-                best = (score, Selection(mmcv, picks, engine))
-    if best is None:
-        search.mmcv_rejections[mmcv] = why
+        why = "and --no-build forbids compiling"
+    elif not release.can_build_against(torch.version):
+        why = f"its C++14 setup.py compiles only against torch <= {release.max_torch_for_source_build}"
+    elif torch.tag.startswith("cu") and env.gpu_list:
+        nvcc = env.toolchain.nvcc
+        if isinstance(nvcc, Tool):
+            if nvcc.version.split(".")[0] != torch.tag[2:-1]:
+                why = f"nvcc {nvcc.version} does not match torch's CUDA {torch.tag} for a CUDA build"
+        elif "not in the file" not in str(nvcc):
+            why = f"no nvcc on this machine for a CUDA build (install the CUDA {torch.tag[2:-1]}.x toolkit)"
+    if why is None:
         return None
-    return best[1]
+    head = f"no prebuilt mmcv {release.version} wheel for torch {torch.minor}/{torch.tag}/{search.py_tag}"
+    return f"{head}, {why}" if why.startswith("and ") else f"{head}; {why}"
 
 
 # -- the search ------------------------------------------------------------------------------
 
 
 def search(request: Request, env: Environment, matrix: Matrix) -> Search:
-    s = Search(env, matrix, request)
-    s.needed = _needed(matrix, request, python_minor(env))
-    _torch_options(s)
-    selections = {v: _select(s, v) for v in _mmcv_versions(matrix)}
-    for torch in s.torch_options:
+    """Every stack that works here, best first; pre-releases only when no final stack exists."""
+    s = _search(request, env, matrix, pre=False)
+    if s.solutions:
+        return s
+    fallback = _search(request, env, matrix, pre=True, torch=s)
+    finals = s.cache.mmcv_versions(False)
+    only_pre = all(v in s.mmcv_rejections for v in finals) and len(fallback.mmcv_rejections) < len(
+        s.cache.mmcv_versions(True)
+    )
+    # Explain with the pre-release search where only a pre-release mmcv passes the guards.
+    return fallback if fallback.solutions or only_pre else s
+
+
+def _search(request: Request, env: Environment, matrix: Matrix, pre: bool, torch: Search | None = None) -> Search:
+    s = Search(env, matrix, request, pre=pre)
+    py = python_minor(env)
+    if torch is None:
+        _torch_options(s)
+    else:  # the torch side does not depend on pre-releases: reuse it
+        s.torch_options, s.torch_rejections = torch.torch_options, torch.torch_rejections
+    # The toolkit side depends on the request and the Python only: the profiles a plan also
+    # tries ("other runtimes") share it.
+    key = (request.toolkits, py, pre)
+    known = s.cache.selections.get(key)
+    if known is None:
+        s.needed = needed(matrix, request.toolkits, py, pre)
+        specs = dict(request.toolkits)
+        cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py, pre) for n in s.needed}
+        requested = [n for n, _ in request.toolkits]
+        selections: dict[str, Selection | None] = {}
+        for v in s.cache.mmcv_versions(pre):
+            selections[v] = select(requested, v, cands, s.cache, py, pre)
+            if selections[v] is None:
+                s.mmcv_rejections[v], s.mmcv_rejection_sources[v] = exclusion(requested, v, cands, s.cache)
+        known = s.cache.selections[key] = (
+            s.needed,
+            selections,
+            dict(s.mmcv_rejections),
+            dict(s.mmcv_rejection_sources),
+        )
+    s.needed, selections = known[0], known[1]
+    s.mmcv_rejections, s.mmcv_rejection_sources = dict(known[2]), dict(known[3])
+    for opt in s.torch_options:
         for version, selection in selections.items():
             if selection is None:
                 continue
-            route = _route(s, torch, matrix.mmcv[version])
+            route = _route(s, opt, matrix.mmcv[version])
             if route is None:
                 continue
-            minutes = route.minutes + (_torch_minutes(torch) if torch.changed else 0.0) + 0.5
-            s.solutions.append(Solution(torch, route, selection, minutes))
+            minutes = route.minutes + (_torch_minutes(opt) if opt.changed else 0.0) + 0.5
+            s.solutions.append(Solution(opt, route, selection, minutes))
     s.solutions.sort(key=lambda sol: _rank(s, sol))
     return s
-
-
-@lru_cache(maxsize=8)
-def _mmcv_versions_cached(keys: tuple[str, ...]) -> tuple[str, ...]:
-    finals = [k for k in keys if not Version(k).is_prerelease]
-    return tuple(sorted(finals or keys, key=Version, reverse=True))
-
-
-def _mmcv_versions(matrix: Matrix) -> tuple[str, ...]:
-    return _mmcv_versions_cached(tuple(matrix.mmcv))
 
 
 def _torch_minutes(torch: TorchOption) -> float:
@@ -405,18 +457,29 @@ def _rank(s: Search, sol: Solution) -> tuple[object, ...]:
     """
     no_compile = sol.route.how != "build"
     keep = not sol.torch.changed and no_compile
-    versions = tuple(-_vkey(sol.selection.releases[n].version) for n in s.needed)
+    versions = tuple(-_vkey(sol.selection.releases[n].version) for n, _ in s.request.toolkits)
     current = s.env.torch if isinstance(s.env.torch, Torch) else None
     distance: tuple[object, ...] = (0,)
     if current is not None:
         cur, new = parse_version(current.base_version), parse_version(sol.torch.base)
         gap = abs((cur.major * 100 + cur.minor) - (new.major * 100 + new.minor)) if cur and new else 99
-        distance = (gap, abs(_cuda_number(sol.torch.tag) - _cuda_number(current.cuda_tag)), -_cuda_number(sol.torch.tag))
+        distance = (
+            gap,
+            abs(_cuda_number(sol.torch.tag) - _cuda_number(current.cuda_tag)),
+            -_cuda_number(sol.torch.tag),
+        )
     else:
         distance = (-_vkey(sol.torch.base),)
     if s.request.torch == "any":
         head: tuple[object, ...] = (not no_compile,)
-        return (*head, versions, round(sol.minutes), CONFIDENCE_RANK.get(sol.route.confidence, 3), changes(s.env, sol), distance)
+        return (
+            *head,
+            versions,
+            round(sol.minutes),
+            CONFIDENCE_RANK.get(sol.route.confidence, 3),
+            changes(s.env, sol),
+            distance,
+        )
     return (
         not keep,
         0 if keep else round(sol.minutes),

@@ -37,9 +37,7 @@ _SIGNATURE_KEYS = frozenset(
      "confirmed_by", "ruled_out_by", "source"}
 )  # fmt: skip
 _PATTERN_KEYS = frozenset({"re", "key", "weight", "role", "when"})
-_TOP_KEYS = frozenset(
-    {"schema", "updated", "prefilter", "codes", "placeholders", "import_to_pip", "signature"}
-)
+_TOP_KEYS = frozenset({"schema", "updated", "prefilter", "codes", "placeholders", "import_to_pip", "signature"})
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FLAGS = re.IGNORECASE
 _CONTEXT_FLAGS = re.IGNORECASE | re.MULTILINE

@@ -11,10 +11,7 @@ import pytest
 from envcheck.cli import main
 
 EXAMPLES = Path(__file__).parent / "data" / "examples"
-LIBGL = (
-    "Traceback (most recent call last):\n"
-    "ImportError: libGL.so.1: cannot open shared object file: No such file\n"
-)
+LIBGL = "Traceback (most recent call last):\nImportError: libGL.so.1: cannot open shared object file: No such file\n"
 NO_KERNEL = "RuntimeError: CUDA error: no kernel image is available for execution on the device\n"
 
 
@@ -63,9 +60,7 @@ def test_markdown_for_an_issue_thread(log: Path, capsys: pytest.CaptureFixture[s
     assert main(["explain", str(log), "--markdown", "--json"]) == 2
 
 
-def test_nothing_matched_exits_1_with_the_suspicious_lines(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_nothing_matched_exits_1_with_the_suspicious_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "odd.log"
     path.write_text("step 1\nERROR: the frobnicator failed\nbye\n", encoding="utf-8")
     assert main(["explain", str(path), "--json"]) == 1

@@ -22,9 +22,7 @@ DATA = Path(__file__).parent / "data" / "failures"
 
 
 def _cases(name: str) -> list[dict[str, Any]]:
-    return [
-        json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 CASES = _cases("cases.jsonl")

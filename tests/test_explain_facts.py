@@ -19,9 +19,7 @@ UNDEFINED = (
     "undefined symbol: _ZN3c1017RegisterOperatorsD1Ev"
 )
 NO_KERNEL = "RuntimeError: CUDA error: no kernel image is available for execution on the device"
-DESERIALIZE = (
-    "RuntimeError: Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False."
-)
+DESERIALIZE = "RuntimeError: Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False."
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +54,7 @@ def test_the_pinned_mmcv_also_passes_the_installed_toolkits_guards(matrix: Matri
     assert any('"mmcv==2.1.0"' in step for step in diagnose(UNDEFINED, env, matrix=matrix)[0].fix)
     env = _env(torch=Torch("2.3.1+cu121", cuda="12.1"), dists=(Dist("mmpretrain", "1.2.0"),))
     assert any(
-        '"mmcv==2.2.0"' in step and "cu121/torch2.3" in step
-        for step in diagnose(UNDEFINED, env, matrix=matrix)[0].fix
+        '"mmcv==2.2.0"' in step and "cu121/torch2.3" in step for step in diagnose(UNDEFINED, env, matrix=matrix)[0].fix
     )
 
 
@@ -104,9 +101,7 @@ def test_facts_confirm_a_cause(matrix: Matrix) -> None:
     numpy2 = diagnose(log, _env(package_versions={"numpy": "2.1.0"}), matrix=matrix)[0]
     assert plain.code == numpy2.code == "numpy2-abi" and plain.confidence < 0.8 <= numpy2.confidence
     ops = _env(mmcv=Mmcv("2.1.0", "mmcv", ops=True, ops_cuda="cpu"))
-    impl = diagnose(
-        "RuntimeError: nms_impl: implementation for device cuda:0 not found.", ops, matrix=matrix
-    )[0]
+    impl = diagnose("RuntimeError: nms_impl: implementation for device cuda:0 not found.", ops, matrix=matrix)[0]
     assert impl.code == "mmcv-cpu-only-build" and impl.confidence > 0.97
 
 
@@ -120,8 +115,7 @@ def test_versions_read_from_the_log_fill_the_fix(matrix: Matrix) -> None:
     )
     found = diagnose(log, None, matrix=matrix)[0]
     assert any(
-        '"mmcv==2.1.0" -f https://download.openmmlab.com/mmcv/dist/cu118/torch2.1/index.html' in s
-        for s in found.fix
+        '"mmcv==2.1.0" -f https://download.openmmlab.com/mmcv/dist/cu118/torch2.1/index.html' in s for s in found.fix
     )
 
 
@@ -145,10 +139,7 @@ def test_build_fix_pins_setuptools_and_the_sdist_being_built(matrix: Matrix) -> 
 def test_the_guard_range_becomes_a_wheel_that_passes_it(matrix: Matrix) -> None:
     log = "AssertionError: MMCV==2.2.0 is used but incompatible. Please install mmcv>=2.0.0rc4, <2.2.0."
     found = diagnose(log, _env(), matrix=matrix)[0]
-    assert (
-        found.code == "version-guard"
-        and found.title == "MMCV 2.2.0 is outside the range this toolkit accepts"
-    )
+    assert found.code == "version-guard" and found.title == "MMCV 2.2.0 is outside the range this toolkit accepts"
     assert found.fix[0] == (
         '/opt/venv/bin/python -m pip install "mmcv==2.1.0" '
         "-f https://download.openmmlab.com/mmcv/dist/cu121/torch2.1/index.html"
@@ -162,9 +153,7 @@ def test_the_guard_range_becomes_a_wheel_that_passes_it(matrix: Matrix) -> None:
 
 def test_missing_module_names_its_distribution() -> None:
     found = diagnose("ModuleNotFoundError: No module named 'sklearn'", None)[0]
-    assert found.code == "missing-optional-dependency" and found.fix == (
-        "python -m pip install scikit-learn",
-    )
+    assert found.code == "missing-optional-dependency" and found.fix == ("python -m pip install scikit-learn",)
     assert diagnose("No module named 'ftfy'", None)[0].fix == ("python -m pip install ftfy regex",)
 
 
@@ -189,9 +178,7 @@ def test_log_facts_are_read_from_pip_output_paths_and_collect_env() -> None:
     assert (facts.index_tag, facts.index_torch) == ("cu101", "1.6")
     assert facts.sdists == {"mmcv-full": "1.4.8"} and facts.mentions_mmcv_full
     assert (
-        facts.version("numpy") == "1.26.4"
-        and facts.version("mmdet") == "2.28.2"
-        and facts.version("mmcv") == "1.4.8"
+        facts.version("numpy") == "1.26.4" and facts.version("mmdet") == "2.28.2" and facts.version("mmcv") == "1.4.8"
     )
     assert facts.python == "3.9" and facts.platform == "windows"
     assert facts.gpus == ["NVIDIA GeForce RTX 3070"] and facts.gpu_sms == ["120"]

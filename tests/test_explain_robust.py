@@ -82,10 +82,7 @@ def test_the_final_error_beats_an_early_warning() -> None:
     log = "\n".join(
         [
             "No CUDA runtime is found, using CUDA_HOME='/usr/local/cuda'",
-            *[
-                f"Requirement already satisfied: pkg{i} in /usr/lib/python3.10/site-packages (1.0)"
-                for i in range(50)
-            ],
+            *[f"Requirement already satisfied: pkg{i} in /usr/lib/python3.10/site-packages (1.0)" for i in range(50)],
             "Traceback (most recent call last):",
             '  File "demo.py", line 3, in <module>',
             "    from mmcv.ops import nms",
@@ -131,9 +128,7 @@ def _noise(rng: random.Random, size: int) -> str:
     out: list[str] = []
     total = 0
     while total < size:
-        line = rng.choice(templates).format(
-            p=rng.choice(names), v=f"1.{rng.randint(0, 30)}.0", n=rng.randint(1, 99)
-        )
+        line = rng.choice(templates).format(p=rng.choice(names), v=f"1.{rng.randint(0, 30)}.0", n=rng.randint(1, 99))
         out.append(line)
         total += len(line) + 1
     return "\n".join(out)

@@ -51,9 +51,7 @@ def _problems(root: Path) -> tuple[str, ...]:
 def test_loads_every_table(matrix: Matrix) -> None:
     assert set(matrix.mmcv) >= {"2.0.0rc1", "2.0.0", "2.0.1", "2.1.0", "2.2.0"}
     assert set(matrix.mmcv_full) == {"1.7.0", "1.7.1", "1.7.2"}
-    assert {"mmdet", "mmsegmentation", "mmpose", "mmocr", "mmdeploy", "mmpretrain"} <= set(
-        matrix.toolkits
-    )
+    assert {"mmdet", "mmsegmentation", "mmpose", "mmocr", "mmdeploy", "mmpretrain"} <= set(matrix.toolkits)
     assert {f"2.{n}" for n in range(15)} <= set(matrix.torch)
     assert "0.10.7" in matrix.mmengine
     assert {"colab", "colab-2024.08", "kaggle", "cpu-laptop"} <= set(matrix.profiles)
@@ -158,9 +156,7 @@ def test_unknown_keys_schema_and_missing_files(broken_copy: Path) -> None:
     (broken_copy / "mmengine.toml").unlink()
     problems = _problems(broken_copy)
     assert any(p.startswith("torch.toml: torch 2.3: unknown key 'numpy_2'") for p in problems)
-    assert any(
-        p.startswith("torch.toml: torch 2.3: missing required key 'numpy2'") for p in problems
-    )
+    assert any(p.startswith("torch.toml: torch 2.3: missing required key 'numpy2'") for p in problems)
     assert any(p.startswith("nvidia.toml: (file): schema must be 1") for p in problems)
     assert any(p.startswith("mmengine.toml: (file): cannot read") for p in problems)
 
@@ -180,9 +176,7 @@ def test_cross_file_profile_checks(broken_copy: Path) -> None:
     _edit(profiles, 'python = { version = "3.13.15"', 'python = { version = "3.8.10"')
     problems = _problems(broken_copy)
     assert any("profile colab-2024.08: env.driver.cuda_max 12.4 but 12.2" in p for p in problems)
-    assert any(
-        "profile colab: env.gpus[0] 'Tesla T4': compute capability 7.5" in p for p in problems
-    )
+    assert any("profile colab: env.gpus[0] 'Tesla T4': compute capability 7.5" in p for p in problems)
     assert any("profile colab: torch 2.11 has no wheels for Python 3.8.10" in p for p in problems)
 
 

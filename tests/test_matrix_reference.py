@@ -42,9 +42,7 @@ def _ids(rows: list[tuple[str, str, Any]]) -> list[str]:
 
 
 @pytest.mark.parametrize(("family", "version", "ref"), RELEASES, ids=_ids(RELEASES))
-def test_toolkit_release_matches_reference(
-    matrix: Matrix, family: str, version: str, ref: dict[str, Any]
-) -> None:
+def test_toolkit_release_matches_reference(matrix: Matrix, family: str, version: str, ref: dict[str, Any]) -> None:
     rel = matrix.toolkits[ref["pypi_name"]][version]
     assert rel.import_name == ref["import_name"]
     assert rel.released == ref["released"][:10]
@@ -129,9 +127,7 @@ WHEEL_CASES = [
 
 
 @pytest.mark.parametrize(("package", "version", "ref"), WHEEL_CASES, ids=_ids(WHEEL_CASES))
-def test_wheel_rows_match_builds_by_platform(
-    matrix: Matrix, package: str, version: str, ref: dict[str, Any]
-) -> None:
+def test_wheel_rows_match_builds_by_platform(matrix: Matrix, package: str, version: str, ref: dict[str, Any]) -> None:
     rel = (matrix.mmcv if package == "mmcv" else matrix.mmcv_full)[version]
     assert rel.released == ref["tag_date"]
     expected = {

@@ -26,9 +26,7 @@ DATA = Path(__file__).parent / "data" / "failures"
 
 # Real messages, one per pattern that no log in cases.jsonl / collected.jsonl exercises (with the
 # thread a message was seen in, where it came from one).
-MESSAGES = [
-    json.loads(x) for x in (DATA / "messages.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()
-]
+MESSAGES = [json.loads(x) for x in (DATA / "messages.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
 EXAMPLES = [(m["code"], m["text"]) for m in MESSAGES]
 
 # torch says this both for a CPU-only build and when no GPU is visible: the facts decide.

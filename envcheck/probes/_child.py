@@ -83,9 +83,7 @@ def scan_dists(paths):
                     egg = [e for e in safe_listdir(src) if e.endswith(".egg-info")]
                     for e in egg:
                         name, version = dist_name_version(e, os.path.join(src, e))
-                        found.append(
-                            {"name": name, "version": version, "location": src, "editable": True}
-                        )
+                        found.append({"name": name, "version": version, "location": src, "editable": True})
     return found, errors
 
 

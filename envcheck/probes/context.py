@@ -83,9 +83,7 @@ def _wsl(root: Path) -> str | None:
     return "WSL2" if "wsl2" in version or (root / "usr/lib/wsl").is_dir() else "WSL"
 
 
-def detect_context(
-    environ: Mapping[str, str], root: Path = Path("/")
-) -> tuple[str, tuple[str, ...]]:
+def detect_context(environ: Mapping[str, str], root: Path = Path("/")) -> tuple[str, tuple[str, ...]]:
     """(colab | kaggle | ci | container | local, short details such as "GitHub Actions")."""
     colab = _colab(environ, root)
     if colab is not None:

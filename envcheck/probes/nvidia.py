@@ -157,9 +157,7 @@ def _proc_gpus(root: Path) -> list[Gpu]:
     for bus in buses:  # nvidia-smi numbers GPUs in PCI bus order, as this sort does
         info = parse_proc_gpu_information(_read(bus / "information") or "")
         source = f"/proc/driver/nvidia/gpus/{bus.name}/information"
-        gpus.append(
-            Gpu(len(gpus), info.get("Model", "unknown"), uuid=info.get("GPU UUID"), source=source)
-        )
+        gpus.append(Gpu(len(gpus), info.get("Model", "unknown"), uuid=info.get("GPU UUID"), source=source))
     return gpus
 
 
@@ -312,9 +310,7 @@ def probe_nvidia(
     proc_gpus = _proc_gpus(root)
     if smi is None:
         assert version is not None
-        found: Maybe[tuple[Gpu, ...]] = tuple(proc_gpus) or Missing(
-            "nvidia-smi not found on PATH", "nvidia-smi"
-        )
+        found: Maybe[tuple[Gpu, ...]] = tuple(proc_gpus) or Missing("nvidia-smi not found on PATH", "nvidia-smi")
         return _with_compat(Driver(version, source=where), root, environ), found
     smi_version, cuda_max, gpus = _run_smi(runner, smi, timeout, proc_gpus)
     if version is None:

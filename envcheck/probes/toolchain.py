@@ -89,8 +89,7 @@ def _cuda_home(root: Path, environ: Mapping[str, str], nvcc_on_path: str | None)
         chosen = (_DEFAULT_CUDA_HOME, "default:" + _DEFAULT_CUDA_HOME)
     if chosen is None:
         return Missing(
-            "no CUDA toolkit: CUDA_HOME and CUDA_PATH unset, no nvcc on PATH, "
-            f"{_DEFAULT_CUDA_HOME} absent",
+            f"no CUDA toolkit: CUDA_HOME and CUDA_PATH unset, no nvcc on PATH, {_DEFAULT_CUDA_HOME} absent",
             "CUDA_HOME",
         )
     path, variable = chosen

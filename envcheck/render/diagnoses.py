@@ -83,13 +83,9 @@ def print_no_match(console: Console, suspicious: Sequence[Evidence], source: str
     """No known cause: say so, and show the lines a person should look at first."""
     from rich.markup import escape
 
-    console.print(
-        f"[bold]envcheck explain[/] · {escape(source)}: [yellow]no known cause matched[/]", soft_wrap=True
-    )
+    console.print(f"[bold]envcheck explain[/] · {escape(source)}: [yellow]no known cause matched[/]", soft_wrap=True)
     if not suspicious:
-        console.print(
-            "  No line looks like an error. Pass the full output of the failing command.", soft_wrap=True
-        )
+        console.print("  No line looks like an error. Pass the full output of the failing command.", soft_wrap=True)
         return
     console.print("  The lines that look most like the error:")
     _evidence(console, suspicious)

@@ -76,11 +76,7 @@ def read_capture(name: str) -> str:
 
 def cases(tool: str) -> set[str]:
     """The capture cases in one tool directory (file names without .txt)."""
-    return {
-        p.name[: -len(".txt")]
-        for p in (CAPTURES / tool).glob("*.txt")
-        if not p.name.endswith(".source.txt")
-    }
+    return {p.name[: -len(".txt")] for p in (CAPTURES / tool).glob("*.txt") if not p.name.endswith(".source.txt")}
 
 
 def assert_sourced(tool: str) -> None:

@@ -120,8 +120,7 @@ H100_UUIDS = (
     "GPU-7c3cadbd-17e5-0913-f69b-c618122ea0cd",
 )
 H100_CSV = "".join(
-    f"{i}, NVIDIA H100 80GB HBM3, 9.0, 81559, {uuid}, 565.57.01, Disabled\n"
-    for i, uuid in enumerate(H100_UUIDS)
+    f"{i}, NVIDIA H100 80GB HBM3, 9.0, 81559, {uuid}, 565.57.01, Disabled\n" for i, uuid in enumerate(H100_UUIDS)
 )
 SMI = "/usr/bin/nvidia-smi"
 QUERY = (SMI, "--query-gpu=" + ",".join(QUERY_FIELDS), "--format=csv,noheader,nounits")
@@ -129,9 +128,7 @@ QUERY_OLD = (SMI, "--query-gpu=" + ",".join(QUERY_FIELDS_OLD), "--format=csv,noh
 ENV = {"PATH": "/usr/local/bin:/usr/bin"}
 
 
-@pytest.mark.parametrize(
-    "tool", ["proc-driver-version", "proc-gpu-information", "nvidia-smi", "nvidia-smi-query"]
-)
+@pytest.mark.parametrize("tool", ["proc-driver-version", "proc-gpu-information", "nvidia-smi", "nvidia-smi-query"])
 def test_every_capture_is_sourced_and_tested(tool: str) -> None:
     assert_sourced(tool)
     tested = {
@@ -232,12 +229,8 @@ def driver_tree(tree: Tree, version_case: str = "open-565-ubuntu", **files: str)
     return tree(
         {
             "proc/driver/nvidia/version": read_capture(f"proc-driver-version/{version_case}"),
-            gpu.format(
-                "0000:18:00.0"
-            ): f"Model: NVIDIA H100 80GB HBM3\nGPU UUID: {H100_UUIDS[0]}\n",
-            gpu.format(
-                "0000:2a:00.0"
-            ): f"Model: NVIDIA H100 80GB HBM3\nGPU UUID: {H100_UUIDS[1]}\n",
+            gpu.format("0000:18:00.0"): f"Model: NVIDIA H100 80GB HBM3\nGPU UUID: {H100_UUIDS[0]}\n",
+            gpu.format("0000:2a:00.0"): f"Model: NVIDIA H100 80GB HBM3\nGPU UUID: {H100_UUIDS[1]}\n",
             **files,
         }
     )
@@ -351,21 +344,15 @@ def test_probe_gpu_without_driver(tree: Tree, fake_runner: FakeRunner) -> None:
         }
     )
     driver, gpus = probe_nvidia(fake_runner, root, ENV)
-    assert driver == Missing(
-        "NVIDIA GPU present (PCI 10de:2330) but no driver loaded", "/sys/bus/pci/devices"
-    )
-    assert gpus == (
-        Gpu(0, "NVIDIA PCI device 10de:2330", source="/sys/bus/pci/devices/0000:18:00.0"),
-    )
+    assert driver == Missing("NVIDIA GPU present (PCI 10de:2330) but no driver loaded", "/sys/bus/pci/devices")
+    assert gpus == (Gpu(0, "NVIDIA PCI device 10de:2330", source="/sys/bus/pci/devices/0000:18:00.0"),)
     assert fake_runner.calls == []
 
 
 def test_probe_nothing_nvidia(tree: Tree, fake_runner: FakeRunner) -> None:
     root = tree(pci("0000:00:02.0", "0x8086", "0x030000", "0x9a49"))
     driver, gpus = probe_nvidia(fake_runner, root, ENV)
-    assert driver == Missing(
-        "no NVIDIA driver: /proc/driver/nvidia/version absent", "/proc/driver/nvidia/version"
-    )
+    assert driver == Missing("no NVIDIA driver: /proc/driver/nvidia/version absent", "/proc/driver/nvidia/version")
     assert gpus == ()  # the PCI bus was read: zero GPUs is a fact, not a gap
     assert fake_runner.calls == []
 
@@ -393,20 +380,14 @@ def test_probe_wsl2_driver_from_nvidia_smi(tree: Tree, fake_runner: FakeRunner) 
     }
     driver, gpus = probe_nvidia(fake_runner, root, {"PATH": "/usr/bin"})
     assert driver == Driver("555.99", cuda_max="12.5", source="nvidia-smi")
-    assert gpus == (
-        Gpu(0, "NVIDIA GeForce RTX 4070 Laptop GPU", "8.9", 8188, source="nvidia-smi --query-gpu"),
-    )
+    assert gpus == (Gpu(0, "NVIDIA GeForce RTX 4070 Laptop GPU", "8.9", 8188, source="nvidia-smi --query-gpu"),)
 
 
 def test_probe_windows_system32(tmp_path: Path, fake_runner: FakeRunner) -> None:
-    smi = fake_runner.install(
-        r"C:\Windows\System32\nvidia-smi.exe", r"C:\Windows\System32", "nvidia-smi"
-    )
+    smi = fake_runner.install(r"C:\Windows\System32\nvidia-smi.exe", r"C:\Windows\System32", "nvidia-smi")
     fake_runner.replies = {
         (smi,): done(read_capture("nvidia-smi/windows-517-two-gpus").replace("\n", "\r\n")),
-        (smi, QUERY[1]): done(
-            "0, NVIDIA GeForce RTX 2080 Ti, 7.5, 11264, [N/A], 517.48, [N/A]\r\n"
-        ),
+        (smi, QUERY[1]): done("0, NVIDIA GeForce RTX 2080 Ti, 7.5, 11264, [N/A], 517.48, [N/A]\r\n"),
     }
     env = {"PATH": r"C:\Python311", "SystemRoot": r"C:\Windows"}
     driver, gpus = probe_nvidia(fake_runner, tmp_path, env, system="Windows")

@@ -74,9 +74,7 @@ def test_parse_nvcc_version_fallbacks() -> None:
     assert parse_nvcc_version("") is None
 
 
-@pytest.mark.parametrize(
-    ("tool", "case"), [(t, c) for t in ("gcc", "clang", "msvc") for c in sorted(EXPECTED[t])]
-)
+@pytest.mark.parametrize(("tool", "case"), [(t, c) for t in ("gcc", "clang", "msvc") for c in sorted(EXPECTED[t])])
 def test_parse_gcc_version(tool: str, case: str) -> None:
     text = read_capture(f"{tool}/{case}")
     assert parse_gcc_version(text) == EXPECTED[tool][case]
@@ -89,9 +87,7 @@ def test_gcc_versions_parse_and_clang_does_not() -> None:
     assert parse_version(parse_gcc_version(read_capture("clang/ubuntu-10.0.1"))) is None
 
 
-@pytest.mark.parametrize(
-    "text", ["", "\n\n", "gcc: command not found", "Segmentation fault", "\x00\ufffd garbage (x)"]
-)
+@pytest.mark.parametrize("text", ["", "\n\n", "gcc: command not found", "Segmentation fault", "\x00\ufffd garbage (x)"])
 def test_parse_gcc_version_garbage(text: str) -> None:
     assert parse_gcc_version(text) is None
 
@@ -152,9 +148,7 @@ def test_probe_cuda_path_missing_dir(tmp_path: Path, fake_runner: FakeRunner) ->
 def test_probe_default_cuda_home_version_txt(tree: Tree, fake_runner: FakeRunner) -> None:
     root = tree({"usr/local/cuda/version.txt": "CUDA Version 11.0.228\n"})
     chain = probe_toolchain(fake_runner, root, {"PATH": "/usr/bin"})
-    assert chain.cuda_home == CudaHome(
-        "/usr/local/cuda", "default:/usr/local/cuda", True, False, "11.0.228"
-    )
+    assert chain.cuda_home == CudaHome("/usr/local/cuda", "default:/usr/local/cuda", True, False, "11.0.228")
 
 
 def test_probe_nothing_installed(tmp_path: Path, fake_runner: FakeRunner) -> None:
@@ -169,9 +163,7 @@ def test_probe_respects_cc_and_cxx(tmp_path: Path) -> None:
     runner = FakeRunner()
     ccache = runner.install("/usr/bin/ccache")
     clangxx = runner.install("/usr/lib/llvm-10/bin/clang++")
-    runner.replies[(ccache, "x86_64-conda_cos6-linux-gnu-cc", "--version")] = done(
-        read_capture("gcc/conda-cos6-7.3")
-    )
+    runner.replies[(ccache, "x86_64-conda_cos6-linux-gnu-cc", "--version")] = done(read_capture("gcc/conda-cos6-7.3"))
     runner.replies[(clangxx, "--version")] = done(read_capture("clang/ubuntu-10.0.1"))
     env = {
         "PATH": "/usr/lib/llvm-10/bin:/usr/bin",
@@ -194,9 +186,7 @@ def test_probe_timeout_and_crash_are_values(tmp_path: Path) -> None:
     runner = linux_runner({"gcc": timed_out(5), "g++": crash})
     chain = probe_toolchain(runner, tmp_path, ENV, timeout=5)
     assert chain.gcc == Missing("gcc timed out after 5 s", "/usr/bin/gcc")
-    assert chain.gxx == Missing(
-        "g++: exit 4: g++: internal compiler error: Segmentation fault", "/usr/bin/g++"
-    )
+    assert chain.gxx == Missing("g++: exit 4: g++: internal compiler error: Segmentation fault", "/usr/bin/g++")
 
 
 def test_probe_windows_cl_banner_on_stderr(tmp_path: Path) -> None:
@@ -231,9 +221,7 @@ def test_probe_runs_commands_concurrently(tree: Tree) -> None:
     root = tree({"usr/local/cuda/bin/nvcc": ""})
     runner = FakeRunner()
     for name, case in (("gcc", "gcc/ubuntu22-11.4"), ("g++", "gcc/anaconda-gxx-11.2")):
-        runner.replies[(runner.install(f"/usr/bin/{name}"), "--version")] = meet(
-            done(read_capture(case))
-        )
+        runner.replies[(runner.install(f"/usr/bin/{name}"), "--version")] = meet(done(read_capture(case)))
     nvcc = str(root / "usr/local/cuda/bin/nvcc")
     runner.replies[(nvcc, "--version")] = meet(done(read_capture("nvcc/11.5")))
     chain = probe_toolchain(runner, root, {"PATH": "/usr/bin"})

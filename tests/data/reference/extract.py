@@ -35,9 +35,7 @@ def main(reference: Path) -> None:
     }
     for family, releases in constraints.items():
         if family != "_meta":
-            out[family] = {
-                v: {k: r[k] for k in RELEASE_FIELDS if k in r} for v, r in releases.items()
-            }
+            out[family] = {v: {k: r[k] for k in RELEASE_FIELDS if k in r} for v, r in releases.items()}
     (here / "constraints.json").write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 
     wheels = json.loads((upstream / "wheel_matrix.json").read_text())
@@ -54,11 +52,7 @@ def main(reference: Path) -> None:
     (here / "wheel_matrix.json").write_text(json.dumps(trimmed, indent=1, sort_keys=True) + "\n")
 
     mmengine = json.loads((upstream / "mmengine.json").read_text())
-    versions = {
-        tag: {k: r[k] for k in MMENGINE_FIELDS}
-        for tag, r in mmengine["versions"].items()
-        if tag != "main"
-    }
+    versions = {tag: {k: r[k] for k in MMENGINE_FIELDS} for tag, r in mmengine["versions"].items() if tag != "main"}
     (here / "mmengine.json").write_text(json.dumps(versions, indent=1, sort_keys=True) + "\n")
 
 

@@ -1,0 +1,504 @@
+"""The hard rules of a working OpenMMLab stack, written from matrices/ alone: the planner's oracle.
+
+Nothing here calls envcheck.resolve or envcheck.planner. The rules read the Matrix records
+(guards, wheel rows, build archs, driver floors) and the Environment facts directly, so a
+planner bug cannot hide behind the same bug in its checker. Two entry points:
+
+- `violations(plan, env, ask, matrix)`: every hard rule an ok plan breaks (empty = sound);
+- `witness(env, ask, matrix)`: a brute-force search over (torch build, mmcv release, toolkit
+  releases, mmengine) for any stack that passes the hard rules, or None; a conflict is real
+  only when this finds nothing.
+
+Scope, shared with the planner on purpose: the mmcv 2.x stack (mmcv + mmengine), with
+pre-releases admitted. mmcv-full 1.x stacks (mmdet 2.x, mmseg 0.x ...) are out of scope.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from envcheck.facts import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Torch
+from envcheck.matrix import Matrix, MmcvRelease, ToolkitRelease, TorchBuild
+from envcheck.plan import Plan, Step
+
+PLATFORMS = {"Linux": "linux", "Windows": "windows", "Darwin": "macos"}
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the user asked for, as the checker reads it (not the planner's Request)."""
+
+    toolkits: Mapping[str, SpecifierSet]  # PyPI name -> the user's spec
+    torch: str = "auto"  # auto | keep | any | a version
+    cuda: str | None = None  # cpu | cuXYZ
+    no_build: bool = False
+
+
+@dataclass(frozen=True)
+class Facts:
+    """The machine facts the rules need, read from an Environment."""
+
+    python: str | None  # "3.10"
+    platform: str  # linux | windows | macos
+    ccs: tuple[str, ...]  # compute capabilities of the GPUs
+    gpu_names: tuple[str, ...]
+    driver: Version | None
+    forward_cuda: Version | None
+    torch: Torch | None
+    mmcv: Mmcv | None
+    packages: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def py_tag(self) -> str | None:
+        return "cp" + self.python.replace(".", "") if self.python else None
+
+
+def facts_of(env: Environment) -> Facts:
+    py = env.python.version if isinstance(env.python, PythonInfo) else None
+    plat = PLATFORMS.get(env.platform.system, "linux") if isinstance(env.platform, PlatformInfo) else "linux"
+    drv = env.driver if isinstance(env.driver, Driver) else None
+    return Facts(
+        python=".".join(py.split(".")[:2]) if py else None,
+        platform=plat,
+        ccs=tuple(g.compute_capability for g in env.gpu_list if g.compute_capability),
+        gpu_names=tuple(g.name for g in env.gpu_list),
+        driver=_ver(drv.version) if drv else None,
+        forward_cuda=_ver(drv.forward_compat_cuda) if drv and drv.forward_compat_cuda else None,
+        torch=env.torch if isinstance(env.torch, Torch) else None,
+        mmcv=env.mmcv if isinstance(env.mmcv, Mmcv) else None,
+        packages=dict(env.packages),
+    )
+
+
+def _ver(text: str | None) -> Version | None:
+    try:
+        return Version(text) if text else None
+    except ValueError:
+        return None
+
+
+def _minor(version: str) -> str:
+    v = Version(version.split("+")[0])
+    return f"{v.major}.{v.minor}"
+
+
+def _cuda_of(tag: str) -> str | None:
+    """cu121 -> 12.1, cu92 -> 9.2, cpu -> None."""
+    if not tag.startswith("cu"):
+        return None
+    digits = tag[2:]
+    return f"{digits[:-1]}.{digits[-1]}"
+
+
+# -- one torch ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TorchPick:
+    """A torch the stack would run on: the kept one, or a build from torch.toml."""
+
+    version: str  # as pip spells it: 2.1.2+cu121 (macOS: 2.1.2)
+    tag: str
+    kept: bool
+    archs: tuple[str, ...] | None  # None: unknown (a kept torch envcheck has no data for)
+
+    @property
+    def minor(self) -> str:
+        return _minor(self.version)
+
+
+def torch_problems(pick: TorchPick, facts: Facts, ask: Ask, matrix: Matrix) -> list[str]:
+    """Why this torch cannot be the stack's torch (driver, GPUs, Python, platform, the ask)."""
+    out = []
+    cuda = _cuda_of(pick.tag)
+    if cuda is not None and facts.ccs and facts.driver is not None:
+        floor = matrix.min_driver(cuda, facts.platform, minor_compat=True)
+        fwd_ok = (
+            facts.forward_cuda is not None
+            and facts.forward_cuda >= Version(cuda)
+            and all(matrix.supports_forward_compat(name) for name in facts.gpu_names)
+        )
+        if floor is not None and facts.driver < Version(floor) and not fwd_ok:
+            out.append(f"torch {pick.version}: driver {facts.driver} < {floor} for CUDA {cuda}")
+    if cuda is not None and pick.archs is not None:
+        build = TorchBuild(pick.tag, "", pick.archs, False, "")
+        for cc in facts.ccs:
+            if not build.supports_cc(cc):
+                out.append(f"torch {pick.version}: no kernels for compute capability {cc}")
+    if cuda is not None and facts.platform == "macos":
+        out.append(f"torch {pick.version}: no CUDA on macOS")
+    if ask.torch == "keep" and not pick.kept:
+        out.append(f"torch {pick.version}: --torch keep")
+    if ask.torch not in ("auto", "keep", "any"):
+        base = pick.version.split("+")[0]
+        if not (base == ask.torch or base.startswith(ask.torch + ".")):
+            out.append(f"torch {pick.version}: --torch {ask.torch}")
+    if ask.cuda is not None and pick.tag != ask.cuda:
+        out.append(f"torch {pick.version}: --cuda {ask.cuda}")
+    if ask.cuda is None and not pick.kept and facts.ccs and pick.tag == "cpu":
+        out.append(f"torch {pick.version}: a CPU build for a machine with an NVIDIA GPU")
+    if not pick.kept:
+        row = matrix.torch.get(pick.minor)
+        if row is None or pick.tag not in row.builds:
+            out.append(f"torch {pick.version}: not a build in torch.toml")
+        elif facts.python and facts.python not in row.python:
+            out.append(f"torch {pick.version}: no wheels for Python {facts.python}")
+    return out
+
+
+def torch_picks(facts: Facts, matrix: Matrix) -> Iterator[TorchPick]:
+    """Every torch a stack could use: the installed one and each (release, build) of torch.toml."""
+    if facts.torch is not None:
+        yield TorchPick(facts.torch.version, facts.torch.cuda_tag, True, _kept_archs(facts.torch, matrix))
+    for row in matrix.torch.values():
+        for patch in row.patches:
+            for tag, build in row.builds.items():
+                version = patch if facts.platform == "macos" else f"{patch}+{tag}"
+                if facts.torch is not None and _same_torch(version, tag, facts.torch):
+                    continue
+                yield TorchPick(version, tag, False, build.archs)
+
+
+def _kept_archs(torch: Torch, matrix: Matrix) -> tuple[str, ...] | None:
+    if torch.arch_list:
+        return tuple(torch.arch_list)
+    row = matrix.torch.get(_minor(torch.version))
+    build = row.builds.get(torch.cuda_tag) if row else None
+    return build.archs if build else None
+
+
+def _same_torch(version: str, tag: str, torch: Torch) -> bool:
+    return version.split("+")[0] == torch.base_version and tag == torch.cuda_tag
+
+
+# -- mmcv onto a torch -------------------------------------------------------------------------
+
+
+def mmcv_wheel(release: MmcvRelease, pick: TorchPick, facts: Facts) -> bool:
+    if pick.tag not in release.wheel_tags(facts.platform, pick.minor):
+        return False
+    tags = release.python_tags_for(facts.platform)
+    return not tags or facts.py_tag is None or facts.py_tag in tags
+
+
+def mmcv_reachable(release: MmcvRelease, pick: TorchPick, facts: Facts, ask: Ask) -> bool:
+    """A prebuilt wheel, the installed mmcv (kept torch), or a source build that can compile."""
+    if mmcv_wheel(release, pick, facts):
+        return True
+    if pick.kept and _installed_fits(facts.mmcv, release, pick):
+        return True
+    return not ask.no_build and release.can_build_against(pick.version)
+
+
+def _installed_fits(m: Mmcv | None, release: MmcvRelease, pick: TorchPick) -> bool:
+    """The installed mmcv is this release, with compiled ops for this torch's CUDA (or CPU)."""
+    if m is None or not m.ops or m.dist != release.name or Version(m.version) != Version(release.version):
+        return False
+    if m.ops_cuda is None:
+        return True  # cannot be told from the files: the planner may trust it
+    cuda = _cuda_of(pick.tag)
+    return m.ops_cuda == "cpu" if cuda is None else m.ops_cuda.split(".")[0] == cuda.split(".")[0]
+
+
+# -- toolkits ---------------------------------------------------------------------------------
+
+
+def _needs_mmdet(rel: ToolkitRelease) -> bool:
+    return rel.needs_mmdet or "mmdet" in rel.requires
+
+
+def guard_problems(
+    releases: Mapping[str, ToolkitRelease], mmcv: str, mmengine: str, facts: Facts, ask: Ask
+) -> list[str]:
+    """Import-time guards, the user's specs and Python support, for one set of releases."""
+    out = []
+    mmdet = releases.get("mmdet")
+    mmseg = releases.get("mmsegmentation")
+    for name, rel in releases.items():
+        if not rel.allows("mmcv", mmcv):
+            out.append(f"{name} {rel.version} rejects mmcv {mmcv} ({rel.requires['mmcv']})")
+        if not rel.allows("mmengine", mmengine):
+            out.append(f"{name} {rel.version} rejects mmengine {mmengine} ({rel.requires['mmengine']})")
+        if _needs_mmdet(rel) and mmdet is None:
+            out.append(f"{name} {rel.version} imports mmdet, which the stack lacks")
+        if mmdet is not None and not rel.allows("mmdet", mmdet.version):
+            out.append(f"{name} {rel.version} rejects mmdet {mmdet.version}")
+        if "mmseg" in rel.requires and (mmseg is None or not rel.allows("mmseg", mmseg.version)):
+            out.append(f"{name} {rel.version} needs another mmseg")
+        spec = ask.toolkits.get(name)
+        if spec is not None and not spec.contains(rel.version, prereleases=True):
+            out.append(f"{name} {rel.version} is outside the request {name}{spec}")
+        if facts.python and rel.allows_python(facts.python) is False:
+            out.append(f"{name} {rel.version} does not support Python {facts.python}")
+    for name in ask.toolkits:
+        if name not in releases:
+            out.append(f"{name} was requested but is not in the stack")
+    return out
+
+
+def toolkit_witness(mmcv: str, facts: Facts, ask: Ask, matrix: Matrix) -> tuple[dict[str, ToolkitRelease], str] | None:
+    """Any releases (one per requested toolkit, mmdet where imported) and mmengine that pass."""
+    asked = tuple(sorted((n, str(s)) for n, s in ask.toolkits.items()))
+    key = (id(matrix), mmcv, facts.python, asked)
+    if key not in _KITS:
+        _KITS[key] = _toolkit_witness(mmcv, facts.python, asked, matrix)
+    return _KITS[key]
+
+
+_KITS: dict[tuple[object, ...], tuple[dict[str, ToolkitRelease], str] | None] = {}
+
+
+def _toolkit_witness(
+    mmcv: str, python: str | None, asked: tuple[tuple[str, str], ...], matrix: Matrix
+) -> tuple[dict[str, ToolkitRelease], str] | None:
+    specs = {n: SpecifierSet(s) for n, s in asked}
+
+    def fits(rel: ToolkitRelease) -> bool:
+        spec = specs.get(rel.name)
+        return (
+            rel.allows("mmcv", mmcv)
+            and (spec is None or spec.contains(rel.version, prereleases=True))
+            and not (python and rel.allows_python(python) is False)
+        )
+
+    lists = {n: [r for r in matrix.toolkits[n].values() if fits(r)] for n in specs}
+    if any(not rels for rels in lists.values()):
+        return None
+    dets: Sequence[ToolkitRelease | None]
+    if "mmdet" in lists:
+        dets = lists.pop("mmdet")
+    else:
+        dets = [None, *(r for r in matrix.toolkits["mmdet"].values() if fits(r))]
+    for engine in sorted(matrix.mmengine, key=Version, reverse=True):
+        for det in dets:
+            if det is not None and not det.allows("mmengine", engine):
+                continue
+            ok: dict[str, list[ToolkitRelease]] = {}
+            for name, rels in lists.items():
+                ok[name] = [
+                    r
+                    for r in rels
+                    if r.allows("mmengine", engine) and (r.allows("mmdet", det.version) if det else not _needs_mmdet(r))
+                ]
+            if any(not rels for rels in ok.values()):
+                continue
+            for combo in product(*ok.values()):
+                picks = dict(zip(ok, combo))
+                if det is not None:
+                    picks["mmdet"] = det
+                seg = picks.get("mmsegmentation")
+                if all("mmseg" not in r.requires or (seg and r.allows("mmseg", seg.version)) for r in picks.values()):
+                    return picks, engine
+    return None
+
+
+# -- the brute force ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Witness:
+    torch: str
+    mmcv: str
+    releases: Mapping[str, str]
+    mmengine: str
+
+
+def witness(env: Environment, ask: Ask, matrix: Matrix) -> Witness | None:
+    """Any stack that passes every hard rule, found by trying them all; None proves a conflict."""
+    facts = facts_of(env)
+    mmcvs = sorted(matrix.mmcv.values(), key=lambda r: Version(r.version), reverse=True)
+    kits = {r.version: toolkit_witness(r.version, facts, ask, matrix) for r in mmcvs}
+    seen: set[tuple[str, str]] = set()
+    for pick in torch_picks(facts, matrix):
+        key = (pick.version.split("+")[0] if not pick.kept else pick.version, pick.tag)
+        if key in seen or torch_problems(pick, facts, ask, matrix):
+            continue
+        seen.add(key)
+        for rel in mmcvs:
+            found = kits[rel.version]
+            if found is not None and mmcv_reachable(rel, pick, facts, ask):
+                releases, engine = found
+                return Witness(pick.version, rel.version, {n: r.version for n, r in releases.items()}, engine)
+    return None
+
+
+# -- one plan ----------------------------------------------------------------------------------
+
+
+def requirements(step: Step) -> list[str]:
+    """The requirement arguments of a pip/mim install argv (options and their values dropped)."""
+    argv = list(step.argv)
+    try:
+        start = argv.index("install") + 1
+    except ValueError:
+        return []
+    out, skip = [], False
+    for arg in argv[start:]:
+        if skip:
+            skip = False
+            continue
+        if arg in (
+            "-f",
+            "--find-links",
+            "--index-url",
+            "--extra-index-url",
+            "-i",
+            "--only-binary",
+            "-c",
+            "-r",
+        ):
+            skip = True
+            continue
+        if arg.startswith("-"):
+            continue
+        out.append(arg)
+    return out
+
+
+def _name(requirement: str) -> str:
+    for sep in ("==", ">=", "<=", "<", ">", "!=", "~=", "["):
+        requirement = requirement.split(sep)[0]
+    return requirement.strip().lower()
+
+
+def violations(plan: Plan, env: Environment, ask: Ask, matrix: Matrix) -> list[str]:
+    """Every hard rule an ok plan breaks; [] for a sound plan."""
+    if not plan.ok:
+        return []
+    facts = facts_of(env)
+    stack = dict(plan.stack)
+    out: list[str] = []
+    for key in ("torch", "mmcv", "mmengine"):
+        if key not in stack:
+            return [f"the stack has no {key}"]
+    torch = stack["torch"]
+    # -- torch
+    kept = facts.torch is not None and torch == facts.torch.version
+    if kept == plan.torch_changed:
+        out.append(
+            f"torch_changed={plan.torch_changed}, but the stack's torch {torch} "
+            + ("is the installed one" if kept else "is not the installed one")
+        )
+    if kept:
+        assert facts.torch is not None
+        tag = facts.torch.cuda_tag
+        pick = TorchPick(torch, tag, True, _kept_archs(facts.torch, matrix))
+    else:
+        local = torch.split("+")[1] if "+" in torch else None
+        if facts.platform == "macos":
+            tag = "cpu"
+            if local is not None:
+                out.append(f"torch {torch}: macOS wheels carry no local version label")
+        elif local is None:
+            return [*out, f"torch {torch}: a changed torch must name its build (+cpu, +cu121)"]
+        else:
+            tag = local
+        row = matrix.torch.get(_minor(torch))
+        build = row.builds.get(tag) if row else None
+        if row is None or build is None or torch.split("+")[0] not in row.patches:
+            return [*out, f"torch {torch}: not a release/build in torch.toml"]
+        pick = TorchPick(torch, tag, False, build.archs)
+        index = matrix.torch_index_url(tag)
+        torch_steps = [s for s in plan.steps if f"torch=={torch}" in s.argv and index in s.argv]
+        if not torch_steps and facts.platform != "macos":
+            out.append(f"torch {torch}: no step installs it from {index}")
+    out += torch_problems(pick, facts, ask, matrix)
+    # -- toolkits
+    releases: dict[str, ToolkitRelease] = {}
+    for name, version in stack.items():
+        if name in matrix.toolkits:
+            rel = matrix.toolkits[name].get(version)
+            if rel is None:
+                out.append(f"{name} {version}: no such release in toolkits.toml")
+            else:
+                releases[name] = rel
+    out += guard_problems(releases, stack["mmcv"], stack["mmengine"], facts, ask)
+    engine = matrix.mmengine.get(stack["mmengine"])
+    if engine is None:
+        out.append(f"mmengine {stack['mmengine']}: no such release")
+    elif engine.python and facts.python and not SpecifierSet(engine.python).contains(facts.python):
+        out.append(f"mmengine {engine.version} does not support Python {facts.python}")
+    # -- torchvision
+    if not kept and "torchvision" in facts.packages and "torchvision" not in stack:
+        out.append("torch changes but the installed torchvision is left for the old torch")
+    if any(r.needs_torchvision for r in releases.values()) or "torchvision" in stack:
+        tv = stack.get("torchvision")
+        row = matrix.torch.get(pick.minor)
+        if tv is None:
+            out.append("a toolkit imports torchvision but the stack has none")
+        elif row is not None and row.torchvision_of(torch.split("+")[0]) not in (None, tv.split("+")[0]):
+            out.append(f"torchvision {tv} does not pair with torch {torch}")
+        elif "+" in torch and tv.split("+")[1:] != torch.split("+")[1:]:
+            out.append(f"torchvision {tv} is not the {torch.split('+')[1]} build of torch {torch}")
+    # -- mmcv
+    out += _mmcv_rules(plan, pick, facts, ask, matrix)
+    # -- steps
+    for step in plan.steps:
+        if step.tool not in ("pip", "mim"):
+            continue
+        names = {_name(r) for r in requirements(step)}
+        if names - {"torch", "torchvision"} and f"torch=={torch}" not in step.argv:
+            out.append(f"step {' '.join(step.argv)!r} installs {sorted(names)} without pinning torch=={torch}")
+        for arg in step.argv:
+            if _name(arg) == "torch" and arg != f"torch=={torch}":
+                out.append(f"step {' '.join(step.argv)!r} asks for {arg}, not the stack's torch {torch}")
+        if kept and {"-U", "--upgrade", "--force-reinstall"} & set(step.argv) and "torch" in names:
+            out.append(f"step {' '.join(step.argv)!r} reinstalls the kept torch")
+    if ask.no_build and any(s.compiles for s in plan.steps):
+        out.append("--no-build, yet a step compiles")
+    return out
+
+
+def _mmcv_rules(plan: Plan, pick: TorchPick, facts: Facts, ask: Ask, matrix: Matrix) -> list[str]:
+    version = plan.stack["mmcv"]
+    rel = matrix.mmcv.get(version)
+    if rel is None:
+        return [f"mmcv {version}: not an mmcv 2.x release in mmcv.toml"]
+    steps = [s for s in plan.steps if f"mmcv=={version}" in s.argv]
+    if not steps:
+        if pick.kept and _installed_fits(facts.mmcv, rel, pick):
+            return []
+        return [f"mmcv {version}: no step installs it and it is not installed with ops for this torch"]
+    out = []
+    step = steps[0]
+    if step.compiles:
+        if ask.no_build:
+            out.append("mmcv is compiled although --no-build")
+        if "--no-build-isolation" not in step.argv:
+            out.append("the mmcv build runs in an isolated env (no torch there): --no-build-isolation missing")
+        if step.env.get("MMCV_WITH_OPS") != "1":
+            out.append("the mmcv build does not set MMCV_WITH_OPS=1")
+        if not rel.can_build_against(pick.version):
+            out.append(f"mmcv {version} cannot compile against torch {pick.version} (C++ standard)")
+        if pick.tag != "cpu":
+            if step.env.get("FORCE_CUDA") != "1":
+                out.append("a CUDA build of mmcv without FORCE_CUDA=1")
+            archs = set(step.env.get("TORCH_CUDA_ARCH_LIST", "").replace(" ", ";").split(";"))
+            missing = [cc for cc in facts.ccs if cc not in archs and f"{cc}+PTX" not in archs]
+            if missing:
+                out.append(f"TORCH_CUDA_ARCH_LIST={step.env.get('TORCH_CUDA_ARCH_LIST')} misses {missing}")
+    else:
+        if not mmcv_wheel(rel, pick, facts):
+            out.append(
+                f"mmcv {version}: no listed wheel for {facts.platform}/torch {pick.minor}/{pick.tag}/{facts.py_tag}"
+            )
+        if "--only-binary" not in step.argv:
+            out.append("a wheel install of mmcv without --only-binary (a missing wheel would compile)")
+        url = matrix.wheel_index_url(pick.tag, pick.minor)
+        if step.tool == "pip" and url not in step.argv:
+            out.append(f"the mmcv wheel step does not point at {url}")
+    before = plan.steps[: plan.steps.index(step)]
+    removed = {a for s in before if "uninstall" in s.argv for a in s.argv[s.argv.index("uninstall") + 1 :]}
+    m = facts.mmcv
+    same = m is not None and m.dist == rel.name and Version(m.version) == Version(version)
+    if same and "--force-reinstall" not in step.argv and "mmcv" not in removed:
+        out.append(f"mmcv {version} is installed already: pip would call the step satisfied and skip it")
+    for other in ("mmcv-lite", "mmcv-full"):
+        if other in facts.packages and other not in removed:
+            out.append(f"{other} is installed and owns the same mmcv/ directory: it must go first")
+    return out

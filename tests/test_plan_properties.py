@@ -1,0 +1,135 @@
+"""Plans for many generated machines obey every hard rule; every conflict is real.
+
+The oracle is tests/plan_rules.py: hard rules written from matrices/ alone, plus a brute force
+over all (torch build, mmcv release, toolkit releases, mmengine) that must find nothing before a
+conflict counts as real. Generated machines: CPython 3.8-3.13 on Linux, Windows or macOS; no torch
+or one of torch.toml's builds; no GPU or one or two from nvidia.toml's GPU table with a driver
+between 450 and 590 (sometimes with a forward-compat libcuda); 1-4 toolkits with optional pins
+drawn from toolkits.toml; the --torch / --cuda / --no-build options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from envcheck.derive import complete
+from envcheck.envdoc import from_document
+from envcheck.matrix import load_matrix
+from envcheck.planner import make_plan
+from envcheck.resolve import parse_request
+from tests.plan_rules import Ask, violations, witness
+
+MATRIX = load_matrix()
+# The brute force stays small with the toolkits people ask for together; the others follow the
+# same rules (mmyolo and mmdet3d guard mmdet like mmocr does).
+TOOLKITS = ("mmdet", "mmsegmentation", "mmpose", "mmocr", "mmpretrain", "mmdeploy", "mmyolo", "mmdet3d")
+PYTHONS = ("3.8.18", "3.9.19", "3.10.14", "3.11.9", "3.12.7", "3.13.1")
+PLATFORMS = (("Linux", "x86_64"), ("Windows", "AMD64"), ("Darwin", "arm64"))
+DRIVERS = (
+    "450.80.02", "470.256.02", "495.29.05", "515.105.01", "525.60.13", "535.183.01", "545.23.08",
+    "550.54.15", "555.42.06", "560.35.03", "570.124.06", "575.57.08", "580.95.05", "590.44.01",
+)  # fmt: skip
+GPUS = tuple((g.match, g.compute_capability) for g in MATRIX.gpus)
+
+
+@st.composite
+def machines(draw: st.DrawFn) -> dict[str, Any]:
+    """An `inspect --json` document of a machine that could exist."""
+    python = draw(st.sampled_from(PYTHONS))
+    system, machine = draw(st.sampled_from(PLATFORMS))
+    doc: dict[str, Any] = {
+        "schema": 1,
+        "python": {"version": python},
+        "platform": {"system": system, "machine": machine, "cpus": draw(st.sampled_from([2, 8, None]))},
+        "torch": None,
+        "driver": None,
+        "gpus": [],
+        "packages": {},
+    }
+    if system != "Darwin" and draw(st.booleans()):
+        names = draw(st.lists(st.sampled_from(GPUS), min_size=1, max_size=2))
+        doc["gpus"] = [{"name": f"NVIDIA {n}", "compute_capability": cc} for n, cc in names]
+        if draw(st.integers(0, 9)) == 0:  # a partial document: a GPU by an unknown name, no driver
+            doc["gpus"] = [{"name": "NVIDIA Graphics Device"}]
+            return _with_torch(draw, doc, python, system)
+        driver = draw(st.sampled_from(DRIVERS))
+        doc["driver"] = {"version": driver}
+        if system == "Linux" and draw(st.integers(0, 3)) == 0:
+            newer = draw(st.sampled_from([d for d in DRIVERS if Version(d) > Version(driver)] or [driver]))
+            doc["driver"].update(forward_compat="/usr/local/cuda/compat/libcuda.so.1", forward_compat_version=newer)
+    return _with_torch(draw, doc, python, system)
+
+
+def _with_torch(draw: st.DrawFn, doc: dict[str, Any], python: str, system: str) -> dict[str, Any]:
+    """Maybe an installed torch (and torchvision, and an mmcv from an earlier attempt)."""
+    minor = ".".join(python.split(".")[:2])
+    rows = [r for r in MATRIX.torch.values() if minor in r.python]
+    if rows and draw(st.integers(0, 2)) > 0:
+        row = draw(st.sampled_from(rows))
+        patch = draw(st.sampled_from(row.patches))
+        tags = ["cpu"] if system == "Darwin" else sorted(row.builds)
+        tag = draw(st.sampled_from(tags))
+        version = patch if system == "Darwin" else f"{patch}+{tag}"
+        cuda = None if tag == "cpu" else f"{tag[2:-1]}.{tag[-1]}"
+        doc["torch"] = {"version": version, "cuda": cuda}
+        doc["packages"]["torch"] = version
+        tv = row.torchvision_of(patch)
+        if tv and draw(st.booleans()):
+            doc["packages"]["torchvision"] = tv if system == "Darwin" else f"{tv}+{tag}"
+        if draw(st.integers(0, 3)) == 0:  # an mmcv from an earlier attempt, with or without ops
+            mmcv = draw(st.sampled_from(sorted(MATRIX.mmcv)))
+            ops = draw(st.booleans())
+            ops_cuda = draw(st.sampled_from([None, "cpu", cuda or "cpu", "11.8", "12.1"])) if ops else None
+            dist = draw(st.sampled_from(["mmcv", "mmcv", "mmcv-lite"]))
+            doc["mmcv"] = {"version": mmcv, "dist": dist, "ops": ops and dist == "mmcv", "ops_cuda": ops_cuda}
+            doc["packages"][dist] = mmcv
+    return doc
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[list[str], dict[str, SpecifierSet]]:
+    names = draw(st.lists(st.sampled_from(TOOLKITS), min_size=1, max_size=4, unique=True))
+    texts, specs = [], {}
+    for name in names:
+        spec = ""
+        if draw(st.integers(0, 3)) == 0:
+            version = draw(st.sampled_from(sorted(MATRIX.toolkits[name], key=Version)))
+            spec = draw(st.sampled_from(["==", ">=", "<"])) + version
+        texts.append(name + spec)
+        specs[name] = SpecifierSet(spec)
+    return texts, specs
+
+
+@st.composite
+def options(draw: st.DrawFn) -> dict[str, Any]:
+    torch = draw(
+        st.sampled_from(
+            ["auto"] * 5 + ["keep", "any", "1.13", "2.0", "2.1.2", "2.1.5", "2.4", "2.7.1", "2.11", "2.14", "3.0"]
+        )
+    )
+    cuda = draw(st.sampled_from([None] * 8 + ["cpu", "cu118", "cu121", "cu126", "cu128", "cu130"]))
+    return {"torch": torch, "cuda": cuda, "no_build": draw(st.booleans())}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=machines(), request=requests(), opts=options())
+def test_every_plan_obeys_the_hard_rules_and_every_conflict_is_real(
+    doc: dict[str, Any], request: tuple[list[str], dict[str, SpecifierSet]], opts: dict[str, Any]
+) -> None:
+    texts, specs = request
+    env = complete(from_document(doc), MATRIX)
+    plan = make_plan(parse_request(texts, MATRIX, **opts), env, MATRIX)
+    ask = Ask(specs, opts["torch"], opts["cuda"], opts["no_build"])
+    if plan.ok:
+        broken = violations(plan, env, ask, MATRIX)
+        assert not broken, (broken, dict(plan.stack), [s.shell() for s in plan.steps])
+    else:
+        assert plan.conflict is not None
+        found = witness(env, ask, MATRIX)
+        assert found is None, f"the planner gave up ({plan.conflict.summary}) but this stack works: {found}"
+        assert any(c.constraint and c.source for c in plan.conflict.clashes), plan.conflict
