@@ -9,9 +9,9 @@ CONFIG = "body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x
 SOURCE = r"""
 def check(ctx):
     with ctx.phase("import"):
-        import numpy as np
         import mmpose
         from mmpose.apis import inference_topdown, init_model
+        import numpy as np
     dev = ctx.resolve_device()
     with ctx.phase("build"):
         cfg = load_config("mmpose", "body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py")
