@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from envcheck.matrix import Matrix
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
-COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "cache")
+COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "cache", "smoke")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
     fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
     _install_parsers(sub)
+    _smoke_parser(sub)
     return parser
 
 
@@ -124,6 +125,27 @@ def _install_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
     p = sub.add_parser("cache", help="the mmcv wheels envcheck compiled: list or clear them")
     p.add_argument("action", choices=("list", "clear"), help="list the cached wheels, or remove them all")
     p.add_argument("--json", action="store_true", help="list as JSON (schema 1)")
+
+
+def _smoke_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """smoke: one real, small inference per installed toolkit (envcheck.smoke)."""
+    from envcheck.smoke import CHECKS
+
+    p = sub.add_parser(
+        "smoke",
+        help="prove each installed toolkit really runs: one small inference each, in its own process",
+        description="Run one check per toolkit in a child process of the target interpreter, with a timeout: "
+        "models built from the configs the packages ship, random weights, one synthetic input, no network. "
+        "A crash, abort or hang is a failed check. Exit 0: all passed or skipped; 1: a check failed.",
+        epilog="checks: " + "; ".join(f"{c.toolkit}: {c.what}" for c in CHECKS.values()),
+    )
+    p.add_argument("toolkits", nargs="*", metavar="TOOLKIT", help=f"which checks (default: all): {', '.join(CHECKS)}")
+    p.add_argument("--python", metavar="PATH", help="check this interpreter's packages (default: the running one)")
+    p.add_argument("--device", default="auto", metavar="auto|cpu|cuda[:N]",
+                   help="where to run (auto: the first GPU when torch sees one, else the CPU)")  # fmt: skip
+    p.add_argument("--timeout", type=float, default=300.0, metavar="S", help="seconds for each check (300)")
+    p.add_argument("--json", action="store_true", help="print the JSON document (schema 1) instead of the table")
+    p.add_argument("--junit", metavar="FILE", help="also write JUnit XML, one testcase per check")
 
 
 def _gather(args: argparse.Namespace) -> tuple[Environment, list[Finding]]:
@@ -419,6 +441,39 @@ def cmd_cache(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_smoke(args: argparse.Namespace) -> int:
+    from envcheck.smoke.result import exit_code, to_document
+    from envcheck.smoke.run import SmokeOptions, run_checks, select
+
+    checks = select(args.toolkits)
+    options = SmokeOptions(python=args.python or sys.executable, device=args.device, timeout=args.timeout)
+    if args.junit:
+        try:  # fail before minutes of checks, not after
+            with open(args.junit, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"--junit {args.junit}: {exc.strerror or exc}") from None
+    if args.json:
+        results = run_checks(checks, options)
+    else:
+        from envcheck.render.console import make_console
+        from envcheck.render.smoke_console import SmokeProgress, print_results
+
+        console = make_console()
+        with SmokeProgress(console, checks, options.python, options.device) as progress:
+            results = run_checks(checks, options, on_start=progress.on_start, on_done=progress.on_done)
+        print_results(console, results, live_shown=console.is_terminal)
+    meta = {"python": options.python, "device": options.device, "envcheck": __version__}
+    if args.json:
+        sys.stdout.write(json.dumps(to_document(results, **meta), indent=2, ensure_ascii=False) + "\n")
+    if args.junit:
+        from envcheck.render.junit import to_junit
+
+        with open(args.junit, "w", encoding="utf-8") as handle:
+            handle.write(to_junit(results, **meta))
+    return exit_code(results)
+
+
 def run(argv: Sequence[str]) -> int:
     argv = list(argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
@@ -436,6 +491,8 @@ def run(argv: Sequence[str]) -> int:
         return cmd_install(args, setup=args.command == "setup")
     if args.command == "cache":
         return cmd_cache(args)
+    if args.command == "smoke":
+        return cmd_smoke(args)
     raise UsageError(f"unknown command {args.command!r}")
 
 
