@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from envcheck.doctor import Finding
     from envcheck.facts import Environment
     from envcheck.matrix import Matrix
+    from envcheck.plan import Plan
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
 COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "cache", "smoke")
@@ -334,6 +335,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK if diagnoses else EXIT_PROBLEMS
 
 
+def _unreachable_indexes(plan: Plan) -> list[str]:
+    """The https hosts a plan's steps name that this machine cannot connect to (checked in parallel)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    from envcheck.install_steps import reach_https
+
+    hosts = sorted({urlsplit(a).netloc for st in plan.steps for a in st.argv if a.startswith("https://")})
+    with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+        verdicts = list(pool.map(reach_https, hosts))
+    return [h for h, why in zip(hosts, verdicts) if why]
+
+
 def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     """Plan → show → ask → snapshot, steps, check (roll back on failure) → report; see envcheck.install."""
     import shlex
@@ -342,6 +356,7 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     from pathlib import Path
 
     from envcheck.derive import complete
+    from envcheck.facts import Torch
     from envcheck.install import Installer, InstallFailed
     from envcheck.install_steps import cached_builds, load_plan, prepare
     from envcheck.matrix import load_matrix
@@ -372,6 +387,18 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
         request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
         request = replace(request, cached_builds=cached_builds(cache, env, layout))
         plan = make_plan(request, env, matrix, args.python or "this machine")
+        offline = _unreachable_indexes(plan)
+        if offline and plan.ok:
+            # An index this plan needs cannot be reached: plan again without it (mmcv compiled here, torch
+            # kept) rather than fail at that step; say so. A plan that still needs it fails before any change.
+            request = replace(
+                request,
+                no_wheels=request.no_wheels or any(h in matrix.wheel_index for h in offline),
+                torch="keep" if isinstance(env.torch, Torch) and any(h in matrix.torch_index for h in offline)
+                else request.torch,
+            )  # fmt: skip
+            console.print(f"[yellow]! {', '.join(offline)} cannot be reached from here: planning without it[/]")
+            plan = make_plan(request, env, matrix, args.python or "this machine")
     if not plan.ok:
         print_plan(console, plan)
         return EXIT_PROBLEMS
@@ -446,7 +473,10 @@ def cmd_smoke(args: argparse.Namespace) -> int:
     from envcheck.smoke.run import SmokeOptions, run_checks, select
 
     checks = select(args.toolkits)
-    options = SmokeOptions(python=args.python or sys.executable, device=args.device, timeout=args.timeout)
+    python = args.python or sys.executable
+    if os.sep in python:  # the checks run in a scratch directory: a relative path must not change meaning
+        python = os.path.abspath(python)
+    options = SmokeOptions(python=python, device=args.device, timeout=args.timeout)
     if args.junit:
         try:  # fail before minutes of checks, not after
             with open(args.junit, "a", encoding="utf-8"):

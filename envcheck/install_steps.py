@@ -122,6 +122,15 @@ def _title(reqs: Sequence[str]) -> str:
     return "pip install " + " ".join(reqs[:5]) + (" …" if len(reqs) > 5 else "")
 
 
+def _is_mmcv_uninstall(argv: tuple[str, ...]) -> bool:
+    """`python -m pip uninstall -y` of mmcv-family distributions only: the one removal envcheck runs."""
+    return (
+        len(argv) > 5
+        and argv[1:5] == ("-m", "pip", "uninstall", "-y")
+        and all(canonicalize_name(a) in (*MMCV_DISTS, "mmcv-lite") for a in argv[5:])
+    )
+
+
 def prepare(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, pip_args: Sequence[str] = ()) -> Prepared:
     """The commands that will run, in order; UsageError for a plan envcheck will not carry out."""
     if not plan.ok:
@@ -131,6 +140,11 @@ def prepare(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, pip
     actions: list[Action] = []
     for step in plan.steps:
         argv = tuple(step.argv)
+        if _is_mmcv_uninstall(argv):
+            # The planner removes a stale mmcv / mmcv-lite / mmcv-full before installing mmcv (pip would keep
+            # a same-version install as it is, or mix the files of two distributions of one package).
+            actions.append(Action("pip uninstall " + " ".join(argv[5:]), (py, *argv[1:]), why=step.why))
+            continue
         if len(argv) < 4 or argv[1:3] not in (("-m", "pip"), ("-m", "mim")) or argv[3] != "install":
             raise UsageError(f"refusing a step that is not `python -m pip|mim install ...`: {step.shell()}")
         check_urls(argv)

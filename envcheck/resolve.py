@@ -42,6 +42,8 @@ class Request:
     # (mmcv version, torch version as TorchOption spells it) whose compiled wheel is already in
     # envcheck's wheel cache: that build route then costs what installing a wheel costs.
     cached_builds: frozenset[tuple[str, str]] = frozenset()
+    # The mmcv wheel index cannot be reached (install checked it): prebuilt wheels are no route.
+    no_wheels: bool = False
 
 
 def parse_request(
@@ -340,7 +342,9 @@ def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> MmcvRout
         and _ops_match(installed, torch)
     ):
         return MmcvRoute(release, "installed", 0.0)
-    if (torch.minor, torch.tag) in search.cache.wheels(release, search.platform, search.py_tag):
+    if not search.request.no_wheels and (torch.minor, torch.tag) in search.cache.wheels(
+        release, search.platform, search.py_tag
+    ):
         return MmcvRoute(release, "wheel", 0.5, release.wheel_confidence(torch.minor))
     why = _build_blocker(search, torch, release)
     if why:

@@ -130,6 +130,18 @@ def test_missing_undeclared_runtime_needs(matrix: Matrix) -> None:
     assert any(f.fix and f.fix[0].endswith("pip install ftfy regex") for f in found)
 
 
+def test_pinned_undeclared_needs_count_as_installed(matrix: Matrix) -> None:
+    """extra_runtime entries may carry a pin (mmdeploy: onnxruntime==1.15.1); installed is installed."""
+    packages = {**HEALTHY, "mmdeploy": "1.3.1", "onnxruntime": "1.15.1"}
+    env = env_of(packages, torch=TORCH_21, mmcv=Mmcv("2.1.0", "mmcv", ops=True))
+    titles = [f.title for f in diagnose_environment(env, matrix) if f.code == "missing-optional-dependency"]
+    assert not any("onnxruntime" in t for t in titles), titles
+    del packages["onnxruntime"]
+    env = env_of(packages, torch=TORCH_21, mmcv=Mmcv("2.1.0", "mmcv", ops=True))
+    titles = [f.title for f in diagnose_environment(env, matrix) if f.code == "missing-optional-dependency"]
+    assert any("onnxruntime==1.15.1" in t for t in titles), titles
+
+
 def test_mmcv_ops_cuda_differs_from_torch(matrix: Matrix) -> None:
     env = env_of(
         HEALTHY, torch=TORCH_21, mmcv=Mmcv("2.1.0", "mmcv", ops=True, ops_cuda="11"), gpus=(T4,), driver=DRIVER_535

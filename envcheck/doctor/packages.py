@@ -215,12 +215,22 @@ def mixed_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         )
 
 
+def _requirement_name(text: str) -> str:
+    """The distribution a PEP 508 string names: onnxruntime==1.15.1 -> onnxruntime, a[x]>=1 -> a."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(text).name
+    except InvalidRequirement:
+        return text
+
+
 def runtime_needs_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     torch = env.torch
     for name, version, release in installed_toolkits(env, matrix):
         if release is None:
             continue
-        missing = [m for m in release.extra_runtime if not env.has(m.split("[")[0])]
+        missing = [m for m in release.extra_runtime if not env.has(_requirement_name(m))]
         if missing:
             yield Finding(
                 "missing-optional-dependency",
