@@ -61,9 +61,9 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
     warnings: list[str] = []
     if needs_tv or (env.has("torchvision") and sol.torch.changed):
         tv = (row.torchvision_of(sol.torch.base) or row.torchvision) if row else None
-        if not sol.torch.changed and env.has("torchvision"):
-            tv = env.packages["torchvision"]
-        if tv:
+        if tv and not sol.torch.changed and env.has("torchvision"):
+            stack["torchvision"] = env.packages["torchvision"]  # kept: exactly what is installed
+        elif tv:
             labelled = "+" in sol.torch.version  # torchvision carries the same local label as torch
             stack["torchvision"] = tv if "+" in tv or not labelled else f"{tv}+{sol.torch.tag}"
         else:
@@ -134,7 +134,10 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
     stack, extras, warnings = _pins(s, sol)
     py = _py(env)
     pip = (py, "-m", "pip", "install")
-    torch_pins = tuple(f"{n}=={stack[n]}" for n in ("torch", "torchvision") if n in stack)
+    # Pins name distribution versions as pip sees them. A kept torch from PyPI reports 2.0.1+cu117 in
+    # torch.__version__ but is the distribution 2.0.1, which `torch==2.0.1+cu117` does not match.
+    kept = {n: env.packages[n] for n in ("torch", "torchvision") if not sol.torch.changed and env.has(n)}
+    torch_pins = tuple(f"{n}=={kept.get(n, stack[n])}" for n in ("torch", "torchvision") if n in stack)
     steps: list[Step] = []
     find_links: list[str] = []
     index_url: str | None = None
