@@ -57,11 +57,13 @@ class CheckResult:
 
 
 def same_version(have: str | None, want: str) -> bool:
-    """2.13.0+cpu == 2.13.0+cpu; a planned version without a build tag matches any build of it."""
+    """2.13.0+cpu == 2.13.0+cpu; a planned version without a build tag matches any build of it, and an
+    installed one without a tag matches any planned build: PyPI's torch 2.0.1 is the distribution "2.0.1"
+    although torch.__version__ says 2.0.1+cu117 (the build is what the index chose, not the metadata)."""
     h, w = parse_version(have), parse_version(want)
     if h is None or w is None:
         return have == want
-    return h == w if w.local else h.public == w.public
+    return h == w if (w.local and h.local) else h.public == w.public
 
 
 def import_names(plan: Plan, matrix: Matrix) -> list[str]:
