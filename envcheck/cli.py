@@ -387,8 +387,12 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
         request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
         request = replace(request, cached_builds=cached_builds(cache, env, layout))
         plan = make_plan(request, env, matrix, args.python or "this machine")
-        offline = _unreachable_indexes(plan)
-        if offline and plan.ok:
+        offline: list[str] = []
+        for _ in range(3):  # each re-plan may name another index (a changed torch's): at most both, plus one
+            newly = [h for h in _unreachable_indexes(plan) if h not in offline]
+            if not newly or not plan.ok:
+                break
+            offline += newly
             # An index this plan needs cannot be reached: plan again without it (mmcv compiled here, torch
             # kept) rather than fail at that step; say so. A plan that still needs it fails before any change.
             request = replace(
@@ -397,7 +401,7 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
                 torch="keep" if isinstance(env.torch, Torch) and any(h in matrix.torch_index for h in offline)
                 else request.torch,
             )  # fmt: skip
-            console.print(f"[yellow]! {', '.join(offline)} cannot be reached from here: planning without it[/]")
+            console.print(f"[yellow]! {', '.join(newly)} cannot be reached from here: planning without it[/]")
             plan = make_plan(request, env, matrix, args.python or "this machine")
     if not plan.ok:
         print_plan(console, plan)

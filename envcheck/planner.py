@@ -7,7 +7,7 @@ from dataclasses import replace
 from packaging.version import Version
 
 from envcheck.conflict import explain_conflict
-from envcheck.facts import Environment, Tool, Torch, parse_version
+from envcheck.facts import Environment, Torch, parse_version
 from envcheck.matrix import Matrix
 from envcheck.memo import cached_version, matrix_cache
 from envcheck.plan import Alternative, Choice, Plan, Step
@@ -16,6 +16,7 @@ from envcheck.resolve import (
     Search,
     Solution,
     cpu_count,
+    cuda_build_possible,
     python_info,
     python_minor,
     python_tag,
@@ -108,17 +109,6 @@ def _mim_works(env: Environment) -> bool:
         and py is not None
         and py < Version("3.12")
     )
-
-
-def _cuda_build_possible(env: Environment, tag: str) -> bool:
-    """A CUDA build of mmcv's ops needs a GPU here (the planner already checked its nvcc) or, for an
-    image built without one (docker, CI), an nvcc of torch's CUDA major; an unknown toolchain is trusted."""
-    if env.gpu_list:
-        return True
-    nvcc = env.toolchain.nvcc
-    if isinstance(nvcc, Tool):
-        return nvcc.version.split(".")[0] == tag[2:-1]
-    return "not in the file" in str(nvcc) or "not probed" in str(nvcc)
 
 
 def _arch_list(s: Search, sol: Solution) -> str:
@@ -231,7 +221,7 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
         )
         build_env = {k: v for k, v in b.env.items()}
         build_env["MMCV_WITH_OPS"] = "1"
-        if sol.torch.tag != "cpu" and _cuda_build_possible(env, sol.torch.tag):
+        if sol.torch.tag != "cpu" and cuda_build_possible(env, sol.torch.tag):
             build_env["FORCE_CUDA"] = "1"
             arch = _arch_list(s, sol)
             if arch:

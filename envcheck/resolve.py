@@ -353,7 +353,8 @@ def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> MmcvRout
     if (release.version, torch.version) in search.request.cached_builds:
         return MmcvRoute(release, "build", 0.3)
     cpus = cpu_count(env)
-    return MmcvRoute(release, "build", build_minutes(matrix, release.version, torch.tag != "cpu", cpus))
+    cuda = torch.tag != "cpu" and cuda_build_possible(env, torch.tag)
+    return MmcvRoute(release, "build", build_minutes(matrix, release.version, cuda, cpus))
 
 
 def _ops_match(mmcv: Mmcv, torch: TorchOption) -> bool:
@@ -362,6 +363,17 @@ def _ops_match(mmcv: Mmcv, torch: TorchOption) -> bool:
     if torch.tag == "cpu":
         return mmcv.ops_cuda == "cpu"
     return mmcv.ops_cuda.split(".")[0] == torch.tag[2:-1]
+
+
+def cuda_build_possible(env: Environment, tag: str) -> bool:
+    """A CUDA build of mmcv's ops needs a GPU here (the planner already checked its nvcc) or, for an
+    image built without one (docker, CI), an nvcc of torch's CUDA major; an unknown toolchain is trusted."""
+    if env.gpu_list:
+        return True
+    nvcc = env.toolchain.nvcc
+    if isinstance(nvcc, Tool):
+        return nvcc.version.split(".")[0] == tag[2:-1]
+    return "not in the file" in str(nvcc) or "not probed" in str(nvcc)
 
 
 def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> str | None:
