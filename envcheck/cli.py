@@ -5,7 +5,7 @@ Exit codes: 0 all good · 1 problems found (error findings, a conflict, a failed
 70 an internal error (a bug in envcheck: please report it) · 130 interrupted.
 `explain`: 0 a cause was found · 1 nothing matched (the suspicious lines are shown) · 2 bad input.
 install/setup also exit 1 when restoring after a failure could not be proved (the snapshot is kept
-and named) and when the confirmation prompt is declined.
+and named) and when the confirmation prompt is declined; so does rollback.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from envcheck.plan import Plan
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
-COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "cache", "smoke")
+COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "rollback", "cache", "smoke")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,6 +123,11 @@ def _install_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
         p.add_argument("--log", metavar="FILE", help="the full log (default: under envcheck's cache dir)")
         p.add_argument("--no-import-check", action="store_true", help=argparse.SUPPRESS)
         p.add_argument("--timeout", type=float, default=5.0, help=argparse.SUPPRESS)
+    help_text = "put an environment back as it was before an interrupted install (envcheck killed, power lost)"
+    p = sub.add_parser("rollback", help=help_text, description=help_text + ". Exit 1: the restore could not be proved.")
+    p.add_argument("--python", metavar="PATH", help="the interpreter whose install was interrupted (default: this one)")
+    p.add_argument("--discard", action="store_true", help="delete the leftover snapshot, keep the environment as it is")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask (required where there is no terminal)")
     p = sub.add_parser("cache", help="the mmcv wheels envcheck compiled: list or clear them")
     p.add_argument("action", choices=("list", "clear"), help="list the cached wheels, or remove them all")
     p.add_argument("--json", action="store_true", help="list as JSON (schema 1)")
@@ -368,7 +373,7 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     from envcheck.render.progress import StepLog, make_progress
     from envcheck.resolve import parse_request
     from envcheck.runner import SubprocessRunner
-    from envcheck.snapshot import check_writable, read_layout
+    from envcheck.snapshot import check_writable, read_layout, refuse_leftovers
     from envcheck.wheelcache import WheelCache, cache_root
 
     if bool(args.toolkits) == bool(args.plan):
@@ -381,6 +386,7 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     layout = read_layout(runner, python)
     check_writable(layout)
     cache = WheelCache(cache_root())
+    refuse_leftovers(layout, cache.root / "snapshots")
     if args.plan:
         plan = load_plan(args.plan)
     else:
@@ -441,6 +447,84 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     print_outcome(console, prepared, outcome)
     if setup:
         console.print(verdict(prepared, outcome), soft_wrap=True, markup=False)
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Restore (or --discard) the snapshot an interrupted install left; the freeze diff says what changed."""
+    import shutil
+    from pathlib import Path
+
+    from envcheck.errors import InstallError
+    from envcheck.install import freeze_of
+    from envcheck.render.console import make_console
+    from envcheck.runner import SubprocessRunner
+    from envcheck.snapshot import check_writable, leftovers, pip_processes, read_layout, restore
+    from envcheck.wheelcache import cache_root
+
+    runner = SubprocessRunner()
+    python = args.python or sys.executable
+    if os.sep in python and not Path(python).exists():
+        raise UsageError(f"--python {python}: no such file")
+    layout = read_layout(runner, python)
+    found = leftovers(layout, cache_root() / "snapshots")
+    busy = [x for x in found if x.running]
+    if busy:
+        raise UsageError(
+            f"an envcheck install into {python} is still running (pid {busy[0].pid}): nothing to roll back"
+        )
+    console = make_console()
+    complete = [x for x in found if x.snapshot is not None]
+    if not complete:
+        for x in found:  # killed while taking its snapshot: no step ran, nothing to restore
+            shutil.rmtree(x.where, ignore_errors=True)
+        console.print(f"No interrupted install to roll back for {python}: nothing was changed.")
+        return EXIT_OK
+    first = complete[0]  # the oldest: the state before the first interrupted install
+    assert first.snapshot is not None
+    if not args.discard:
+        check_writable(layout)
+        pips = pip_processes(python) + pip_processes(layout.python)
+        if pips:
+            raise UsageError(
+                f"pip is still running in {python} (pid {pips[0]}), left by the interrupted install",
+                hint="wait for it to end (or kill it), then run rollback again; nothing was changed",
+            )
+    what = "delete" if args.discard else "restore"
+    console.print(
+        f"An envcheck install into {python} was interrupted (pid {first.pid}, snapshot taken {first.taken or '?'}):\n"
+        f"  {first.where} ({first.snapshot.files()} files)\n"
+        + ("  --discard: the snapshot is deleted, the environment stays as it is now."
+           if args.discard else "  Everything installed since is removed; what was there before comes back."),
+        soft_wrap=True, markup=False,
+    )  # fmt: skip
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"no terminal to ask before changing {python}: pass --yes (nothing was changed)")
+        if console.input(f"\n{what.capitalize()}? \\[y/N] ").strip().lower() not in ("y", "yes"):
+            console.print("Cancelled: nothing was changed.")
+            return EXIT_PROBLEMS
+    if not args.discard:
+        before = set(freeze_of(runner, python))
+        try:
+            restore(first.snapshot)
+        except InstallError as exc:
+            console.print(f"✗ {exc.message}", soft_wrap=True, markup=False)
+            if exc.hint:
+                console.print(f"  {exc.hint}", soft_wrap=True, markup=False)
+            return EXIT_PROBLEMS
+        after = set(freeze_of(runner, python))
+        for line in sorted(before - after):
+            console.print(f"  - {line}", soft_wrap=True, markup=False)
+        for line in sorted(after - before):
+            console.print(f"  + {line}", soft_wrap=True, markup=False)
+    for x in found:
+        shutil.rmtree(x.where, ignore_errors=True)
+    console.print(
+        f"✓ {python} is back as it was before the interrupted install."
+        if not args.discard else f"✓ snapshot deleted; {python} is left as it is now.",
+        soft_wrap=True, markup=False,
+    )  # fmt: skip
     return EXIT_OK
 
 
@@ -523,6 +607,8 @@ def run(argv: Sequence[str]) -> int:
         return cmd_explain(args)
     if args.command in ("install", "setup"):
         return cmd_install(args, setup=args.command == "setup")
+    if args.command == "rollback":
+        return cmd_rollback(args)
     if args.command == "cache":
         return cmd_cache(args)
     if args.command == "smoke":

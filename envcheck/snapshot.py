@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from envcheck.errors import InstallError, UsageError
 from envcheck.runner import Runner
@@ -173,11 +174,127 @@ def take(layout: Layout, home: Path) -> Snapshot:
             snap.manifests[root] = manifest
             for rel, entry in sorted(manifest.items()):
                 snap.linked &= _place(os.path.join(root, rel), str(dest / rel), entry)
+        _write_manifest(snap)
     except BaseException:
         snap.discard()
         raise
     snap.seconds = time.monotonic() - start
     return snap
+
+
+# -- a snapshot left behind (envcheck killed with SIGKILL, the machine lost power ...) -----------
+#
+# The manifest on disk is what makes a snapshot restorable by a later process: `take` writes it
+# last (atomically), so a snapshot without one was never complete and no step ran after it.
+
+MANIFEST = "manifest.json"
+PREFIX = ".envcheck-snapshot-"
+
+
+def _write_manifest(snap: Snapshot) -> None:
+    doc = {
+        "schema": 1,
+        "pid": os.getpid(),
+        "taken": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "layout": {
+            "python": snap.layout.python, "prefix": snap.layout.prefix, "purelib": snap.layout.purelib,
+            "platlib": snap.layout.platlib, "scripts": snap.layout.scripts, "platform": snap.layout.platform,
+        },
+        "linked": snap.linked,
+        "roots": [[root, {rel: list(e) for rel, e in manifest.items()}] for root, manifest in snap.manifests.items()],
+    }  # fmt: skip
+    tmp = snap.where / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, snap.where / MANIFEST)
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A snapshot directory some earlier install left: restorable (`snapshot`), or never completed."""
+
+    where: Path
+    pid: int | None  # the envcheck that took it
+    running: bool  # that process is still alive: an install in progress, not a leftover
+    snapshot: Snapshot | None  # None: no manifest (killed while taking it, before any step ran)
+    taken: str = ""
+
+
+def _pid_of(name: str) -> int | None:
+    tail = name[len(PREFIX) :].split("-")
+    return int(tail[-1]) if tail and tail[-1].isdigit() else None
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pip_processes(python: str) -> list[int]:
+    """Processes still running pip in this interpreter (Linux /proc; elsewhere an empty list).
+
+    An install killed with SIGKILL leaves its pip running (it has its own process group): restoring
+    under it would race with its writes.
+    """
+    out: list[int] = []
+    try:
+        pids = [d for d in os.listdir("/proc") if d.isdigit()]
+    except OSError:
+        return out
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue
+        words = [a.decode("utf-8", "replace") for a in argv if a]
+        if words and words[0] == python and ("pip" in words[1:3] or any(w.endswith("/pip") for w in words[1:2])):
+            out.append(int(pid))
+    return out
+
+
+def load(where: Path) -> tuple[Snapshot, str] | None:
+    """The snapshot a manifest describes (and when it was taken), or None without a readable one."""
+    try:
+        doc = json.loads((where / MANIFEST).read_text(encoding="utf-8"))
+        lay = doc["layout"]
+        layout = Layout(lay["python"], lay["prefix"], lay["purelib"], lay["platlib"], lay["scripts"], lay["platform"])
+        manifests = {root: {rel: tuple(e) for rel, e in entries.items()} for root, entries in doc["roots"]}
+        snap = Snapshot(layout, where, cast("dict[str, dict[str, Entry]]", manifests), bool(doc["linked"]))
+        return snap, str(doc.get("taken", ""))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def leftovers(layout: Layout, fallback: Path) -> list[Leftover]:
+    """Snapshots of this interpreter's trees still on disk, oldest first (their names sort by time)."""
+    homes = [snapshot_home(layout, fallback), fallback]
+    out: list[Leftover] = []
+    seen: set[str] = set()
+    for home in homes:
+        try:
+            found = sorted(home.glob(PREFIX + "*"))
+        except OSError:
+            continue
+        for where in found:
+            if where.name.endswith(".discarding") or not where.is_dir() or str(where) in seen:
+                continue
+            seen.add(str(where))
+            pid = _pid_of(where.name)
+            loaded = load(where)
+            if loaded is not None and set(loaded[0].manifests) != set(layout.roots):
+                continue  # another interpreter's snapshot that shares this home
+            if loaded is None and home != homes[0]:
+                continue  # an incomplete one in the shared fallback: whose, nobody can tell
+            snap, taken = loaded if loaded else (None, "")
+            out.append(Leftover(where, pid, _alive(pid), snap, taken))
+    return out
 
 
 def _place(src: str, dst: str, entry: Entry) -> bool:
@@ -299,3 +416,28 @@ def restore(snap: Snapshot) -> None:
     if diff:
         raise InstallError(f"restored trees still differ from the snapshot: {'; '.join(diff)}",
                            hint=f"the snapshot is kept at {snap.where}")  # fmt: skip
+
+
+def refuse_leftovers(layout: Layout, fallback: Path) -> list[Path]:
+    """Before an install: a running install or an interrupted one's snapshot is a one-line refusal.
+
+    Installing on top of an interrupted install would make its snapshot (the state before it)
+    unreachable by the next rollback. Incomplete snapshots of dead processes (killed while taking
+    them, so before any step ran) are removed; their paths are returned for the log.
+    """
+    removed: list[Path] = []
+    for left in leftovers(layout, fallback):
+        if left.running:
+            raise UsageError(
+                f"another envcheck install into {layout.python} is running (pid {left.pid}): wait for it to finish",
+            )
+        if left.snapshot is None:
+            shutil.rmtree(left.where, ignore_errors=True)
+            removed.append(left.where)
+            continue
+        raise UsageError(
+            f"an interrupted envcheck install (pid {left.pid}, {left.taken or 'earlier'}) left {layout.python} "
+            f"half-changed; its snapshot is at {left.where}",
+            hint=f"`envcheck rollback --python {layout.python}` restores it; add --discard to keep it as it is now",
+        )
+    return removed

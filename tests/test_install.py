@@ -465,3 +465,49 @@ def test_a_snapshot_can_be_discarded_in_the_background(tmp_path: Path) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert (root / "pkg" / "a.py").read_text() == "a"
+
+
+# -- a snapshot left behind by an install killed outright ----------------------------------
+
+
+def test_a_left_snapshot_restores_from_its_manifest_in_another_process(tmp_path: Path) -> None:
+    """What `envcheck rollback` relies on: the manifest alone (no memory of the install) restores exactly."""
+    from envcheck.snapshot import leftovers, load, restore, take
+
+    layout, site = fake_site(tmp_path)
+    before = tree_state(site), tree_state(Path(layout.scripts))
+    taken = take(layout, Path(layout.prefix))
+    half_way(site)(())  # the install was killed here: nothing restored
+    (left,) = leftovers(layout, tmp_path / "fallback")
+    assert left.where == taken.where and left.pid == os.getpid() and not left.running  # our own pid: not "another"
+    loaded = load(left.where)
+    assert loaded is not None and loaded[0].manifests == taken.manifests and loaded[0].linked == taken.linked
+    restore(loaded[0])
+    assert (tree_state(site), tree_state(Path(layout.scripts))) == before
+
+
+def test_leftovers_in_a_shared_home_belong_to_their_own_interpreter(tmp_path: Path) -> None:
+    """System interpreters share the cache's snapshot dir: each sees only the snapshots of its trees."""
+    from envcheck.snapshot import leftovers, take
+
+    shared = tmp_path / "cache" / "snapshots"
+    a, _ = fake_site(tmp_path / "a")
+    b, _ = fake_site(tmp_path / "b")
+    snap_a = take(a, shared)
+    incomplete = shared / ".envcheck-snapshot-20260101-000000-999999999"  # no manifest: whose is unknown
+    (incomplete / "0").mkdir(parents=True)
+    ghost = leftovers(b, shared)
+    assert [x.where for x in leftovers(a, shared)] == [snap_a.where] and ghost == []
+    assert incomplete.exists(), "never removed on a guess"
+
+
+def test_refuse_leftovers_names_the_way_back(tmp_path: Path) -> None:
+    from envcheck.errors import UsageError
+    from envcheck.snapshot import refuse_leftovers, take
+
+    layout, _ = fake_site(tmp_path)
+    snap = take(layout, Path(layout.prefix))
+    dead = snap.where.rename(snap.where.with_name(snap.where.name.rsplit("-", 1)[0] + "-999999999"))
+    with pytest.raises(UsageError) as info:
+        refuse_leftovers(layout, tmp_path / "fallback")
+    assert str(dead) in info.value.message and f"envcheck rollback --python {layout.python}" in info.value.hint

@@ -227,6 +227,117 @@ def test_an_interrupt_during_a_step_is_restored(venv: Venv, tmp_path: Path, sig:
     assert venv.state() == before, "ftfy, installed by step 1, must be gone again"
 
 
+def test_an_install_killed_outright_is_refused_then_rolled_back(venv: Venv, tmp_path: Path) -> None:
+    """SIGKILL: no handler runs, the snapshot stays on disk, pip (its own process group) keeps going."""
+    from envcheck.snapshot import pip_processes
+
+    before = venv.state()
+    log = tmp_path / "install.log"
+    plan = write_plan(tmp_path / "plan.json", venv, {"ftfy": "6.3.1", "chumpy": "0.70"},
+                      (["ftfy"], False), (["--no-build-isolation", "chumpy"], False))  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "envcheck", "install", "--plan", plan, "--python", venv.python,
+                             "--yes", "--log", str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=venv.env, stdin=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not pip_processes(venv.python) or not any(
+            ln.startswith("$ ") and "chumpy" in ln for ln in (log.read_text() if log.exists() else "").splitlines()
+        ):
+            assert time.monotonic() < deadline and proc.poll() is None, "step 2 never started"
+            time.sleep(0.2)
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        # pip of step 2 outlives envcheck (its own process group) until it writes to the closed pipe;
+        # what a user would do with one still hanging there: kill it
+        for pid in pip_processes(venv.python):
+            os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while pip_processes(venv.python):
+        assert time.monotonic() < deadline, "the orphaned pip did not die"
+        time.sleep(0.1)
+    assert venv.state() != before, "ftfy, installed by step 1, is there"
+    again = envcheck(venv, "install", "--plan", plan, "--python", venv.python, "--yes")
+    one_line(again, "an interrupted envcheck install")
+    assert "envcheck rollback --python" in again.stderr
+
+    done = envcheck(venv, "rollback", "--python", venv.python, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "- ftfy==6.3.1" in done.stdout and "back as it was" in done.stdout
+    assert venv.state() == before
+    assert not list(venv.path.glob(".envcheck-snapshot-*"))
+    nothing = envcheck(venv, "rollback", "--python", venv.python, "--yes")
+    assert nothing.returncode == 0 and "No interrupted install" in nothing.stdout
+
+
+DEAD_PID = 999_999_999  # above any pid_max: the process that took the snapshot is gone
+
+
+def orphan_snapshot(venv: Venv) -> Path:
+    """A complete snapshot as an install killed after taking it leaves (named by a dead pid)."""
+    from envcheck.runner import SubprocessRunner
+    from envcheck.snapshot import read_layout, snapshot_home, take
+
+    layout = read_layout(SubprocessRunner(), venv.python)
+    snap = take(layout, snapshot_home(layout, venv.path / "unused"))
+    return snap.where.rename(snap.where.with_name(snap.where.name.rsplit("-", 1)[0] + f"-{DEAD_PID}"))
+
+
+def test_rollback_waits_for_a_pip_still_running_in_the_interpreter(venv: Venv, tmp_path: Path) -> None:
+    orphan_snapshot(venv)  # as an install killed during a pip step
+    script = tmp_path / "bin" / "pip"  # `venv/bin/pip install ...` runs as [python, .../pip, ...]
+    script.parent.mkdir()
+    script.write_text("import time\ntime.sleep(60)\n")
+    pip = subprocess.Popen([venv.python, str(script), "install", "chumpy"])
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/proc/{pip.pid}/cmdline").read_bytes().startswith(venv.python.encode()):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        before = venv.state()
+        one_line(envcheck(venv, "rollback", "--python", venv.python, "--yes"), f"pip is still running in {venv.python}")
+        assert venv.state() == before and list(venv.path.glob(".envcheck-snapshot-*"))
+    finally:
+        pip.kill()
+        pip.wait()
+
+
+def test_rollback_discard_keeps_the_environment_as_it_is(venv: Venv) -> None:
+    where = orphan_snapshot(venv)
+    venv.install("ftfy")
+    changed = venv.state()
+    done = envcheck(venv, "rollback", "--python", venv.python, "--discard", "--yes")
+    assert done.returncode == 0 and "left as it is now" in done.stdout, done.stdout + done.stderr
+    assert venv.state() == changed and not where.exists()
+
+
+def test_a_running_install_is_not_mistaken_for_an_interrupted_one(venv: Venv) -> None:
+    from envcheck.runner import SubprocessRunner
+    from envcheck.snapshot import read_layout, snapshot_home, take
+
+    layout = read_layout(SubprocessRunner(), venv.python)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:  # a snapshot whose envcheck is alive: another install, in progress
+        snap = take(layout, snapshot_home(layout, venv.path / "unused"))
+        snap.where.rename(snap.where.with_name(snap.where.name.rsplit("-", 1)[0] + f"-{sleeper.pid}"))
+        one_line(envcheck(venv, "install", "ftfy", "--python", venv.python, "--yes"), f"(pid {sleeper.pid})")
+        one_line(envcheck(venv, "rollback", "--python", venv.python, "--yes"), "is still running")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_an_incomplete_snapshot_is_not_restored_and_does_not_block(venv: Venv, tmp_path: Path) -> None:
+    """Killed while taking the snapshot (no manifest yet): no step ran; the next install clears it."""
+    stale = venv.path / f".envcheck-snapshot-20260101-000000-{DEAD_PID}"
+    (stale / "0").mkdir(parents=True)
+    done = envcheck(venv, "rollback", "--python", venv.python, "--yes")
+    assert done.returncode == 0 and "No interrupted install" in done.stdout, done.stdout + done.stderr
+    assert not stale.exists()
+
+
 # -- refusals: exit 2, nothing touched -------------------------------------------------------
 
 
