@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -45,6 +46,21 @@ class Stack:
     toolkits: list[str]  # what `envcheck setup` is asked for
     expect: list[str]  # toolkits whose smoke check must pass
     smoke_env: dict[str, str] = field(default_factory=dict)
+    broken: tuple[Broken, ...] = ()  # then broken on purpose, each must fail the right checks
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A stack broken on purpose: real packages put in front of the good stack on PYTHONPATH.
+
+    `layer` is what `pip install --no-deps --target` puts there ("cached:mmcv==V+TORCH" is a wheel from
+    envcheck's cache, compiled for another torch); `fails` maps each check that must fail to the
+    diagnosis code its failure must carry.
+    """
+
+    name: str
+    layer: tuple[str, ...]
+    fails: dict[str, str]
 
 
 STACKS = {
@@ -58,12 +74,28 @@ STACKS = {
         # own Runner writes do not load (the mmengine smoke check fails: weights-only). This is the fix
         # `envcheck doctor`/`explain` prescribe for trusted checkpoints; the session proves that it works.
         smoke_env={"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"},
+        broken=(
+            Broken(
+                "mmcv-lite under mmdet 3.3",
+                ("mmcv-lite==2.1.0",),
+                {"mmcv": "mmcv-ops-missing", "mmdet": "mmcv-ops-missing", "mmseg": "mmcv-ops-missing"},
+            ),
+            Broken("mmocr 1.0.1 with mmdet 3.3.0", ("mmocr==1.0.1",), {"mmocr": "version-guard"}),
+        ),
     ),
     # torch 2.0.1 (+ torchvision 0.15.2) from PyPI; mmcv 2.0.1 compiled here (7 min): all seven toolkits.
     "torch2.0": Stack(
         torch=["torch==2.0.1", "torchvision==0.15.2"],
         toolkits=["mmdet", "mmseg", "mmocr", "mmpose", "mmpretrain", "mmdeploy"],
         expect=["torch", "mmcv", "mmengine", "mmdet", "mmseg", "mmpose", "mmocr", "mmpretrain", "mmdeploy"],
+        # the torch2.13 stack's mmcv (its wheel, from envcheck's cache) under torch 2.0.1
+        broken=(
+            Broken(
+                "mmcv built for torch 2.13 under torch 2.0.1",
+                ("cached:mmcv==2.1.0+2.13.0",),
+                {"mmcv": "abi-undefined-symbol"},
+            ),
+        ),
     ),
 }
 
@@ -88,13 +120,7 @@ def e2e(session: nox.Session, stack: str) -> None:
     session.log(f"stack {stack} set up by envcheck in {time.monotonic() - started:.0f} s")
 
     out_dir = Path(session.create_tmp())
-    junit = out_dir / f"smoke-{stack}.xml"
-    doc_text = session.run(
-        "python", "-m", "envcheck", "smoke", "--python", python, "--device", "cpu", "--json", "--junit", str(junit),
-        silent=True, success_codes=[0, 1], env=spec.smoke_env,
-    )  # fmt: skip
-    doc = json.loads(str(doc_text)[str(doc_text).index("{") :])
-    (out_dir / f"smoke-{stack}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    doc = _smoke(session, python, [], spec.smoke_env, out_dir / f"smoke-{stack}")
     bad = []
     for r in doc["results"]:
         session.log(f"{r['status']:4} {r['toolkit']:<10} {r['seconds']:6.1f} s  {r['detail'].splitlines()[0]}")
@@ -104,3 +130,54 @@ def e2e(session: nox.Session, stack: str) -> None:
     if bad:
         session.error("smoke failed on stack " + stack + ":\n" + "\n".join(bad))
     session.log(f"e2e {stack}: every toolkit passed in {time.monotonic() - started:.0f} s")
+    for broken in spec.broken:
+        _prove_broken(session, python, spec, broken, out_dir)
+
+
+def _smoke(session: nox.Session, python: str, checks: list[str], env: dict[str, str], out: Path) -> dict[str, Any]:
+    """`envcheck smoke --json --junit` on the stack; the JSON document (also kept beside the JUnit file)."""
+    text = session.run(
+        "python", "-m", "envcheck", "smoke", *checks, "--python", python, "--device", "cpu",
+        "--json", "--junit", f"{out}.xml", silent=True, success_codes=[0, 1], env=env,
+    )  # fmt: skip
+    doc: dict[str, Any] = json.loads(str(text)[str(text).index("{") :])
+    Path(f"{out}.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return doc
+
+
+def _prove_broken(session: nox.Session, python: str, spec: Stack, broken: Broken, out_dir: Path) -> None:
+    """Put the broken layer in front of the stack; each named check must fail with its diagnosis."""
+    layer = (out_dir / ("broken-" + "".join(c if c.isalnum() else "-" for c in broken.name))).resolve()
+    shutil.rmtree(layer, ignore_errors=True)
+    wanted = []
+    for item in broken.layer:
+        if not item.startswith("cached:"):
+            wanted.append(item)
+            continue
+        package, _, version = item[len("cached:") :].partition("==")
+        release, _, torch = version.partition("+")
+        listing = session.run("python", "-m", "envcheck", "cache", "list", "--json", silent=True)
+        wheels = json.loads(str(listing)[str(listing).index("{") :])["wheels"]
+        found = [
+            w["path"] for w in wheels
+            if w["package"] == package and w["version"] == release and w["torch"].split("+")[0] == torch
+        ]  # fmt: skip
+        if not found:
+            session.warn(f"broken stack {broken.name!r} not tried: no cached {package} {release} for torch {torch}")
+            return
+        wanted.append(found[0])
+    session.run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(layer), *wanted, external=True)
+    env = {**spec.smoke_env, "PYTHONPATH": str(layer)}
+    doc = _smoke(session, python, list(broken.fails), env, out_dir / f"smoke-{layer.name}")
+    got = {r["toolkit"]: r for r in doc["results"]}
+    wrong = []
+    for toolkit, code in broken.fails.items():
+        r = got.get(toolkit)
+        status, diagnosis = (r["status"], r["diagnosis"]) if r else ("missing", None)
+        head = r["detail"].splitlines()[0] if r and r["detail"] else ""
+        session.log(f"{broken.name}: {status:4} {toolkit:<8} [{diagnosis}] {head}")
+        if status != "fail" or diagnosis != code:
+            wrong.append(f"{toolkit}: {status} [{diagnosis}], expected fail [{code}]")
+    if wrong:
+        session.error(f"broken stack {broken.name!r} was not caught as expected:\n" + "\n".join(wrong))
+    session.log(f"broken stack {broken.name!r}: every check failed with the right diagnosis")
