@@ -20,10 +20,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from envcheck.doctor import diagnose_environment
-from envcheck.errors import InstallError
+from envcheck.errors import EnvcheckError, InstallError
 from envcheck.facts import Environment
 from envcheck.install_steps import (
     BASE_ENV,
@@ -42,6 +42,9 @@ from envcheck.snapshot import Snapshot, restore, snapshot_home, take
 from envcheck.verify import CheckResult, check
 from envcheck.wheelcache import wheel_has_ops
 
+if TYPE_CHECKING:
+    from envcheck.diagnose import Diagnosis
+
 TAIL = 30
 
 
@@ -49,17 +52,20 @@ class InstallFailed(InstallError):
     """A step or the check failed. Exit 3 when the environment was restored exactly, 1 when it was not."""
 
     def __init__(self, message: str, *, code: str, step: str = "", tail: Sequence[str] = (), restored: bool = True,
-                 restore_error: str = "", log: Path | None = None, changed: bool = True, hint: str = "") -> None:  # fmt: skip
+                 restore_error: str = "", log: Path | None = None, changed: bool = True, hint: str = "",
+                 diagnosis: Diagnosis | None = None) -> None:  # fmt: skip
         super().__init__(message, hint=hint)
         self.code, self.step, self.tail = code, step, tuple(tail)
+        self.diagnosis = diagnosis  # explain's top cause for the failed command's output, when one matched
         self.restored, self.restore_error, self.log, self.changed = restored, restore_error, log, changed
         self.exit_code = 3 if restored else 1
 
 
 class _StepFailed(Exception):
-    def __init__(self, code: str, message: str, tail: Sequence[str] = ()) -> None:
+    def __init__(self, code: str, message: str, tail: Sequence[str] = (), output: str = "") -> None:
         super().__init__(message)
         self.code, self.message, self.tail = code, message, tuple(tail)
+        self.output = output  # the failed command's whole output, for explain's matcher
 
 
 @dataclass
@@ -165,7 +171,8 @@ class Installer:
         self.log.write(f"# {'ok' if done.ok else done.describe_failure()} in {done.seconds:.1f} s")
         if not done.ok:
             code, why = classify(done, argv, self.unreachable)
-            raise _StepFailed(code, why, list(self._tail) or [done.describe_failure()])
+            output = "\n".join(x for x in (done.stdout, done.stderr) if x)
+            raise _StepFailed(code, why, list(self._tail) or [done.describe_failure()], output)
         return done
 
     # -- the steps -------------------------------------------------------------------------
@@ -255,7 +262,8 @@ class Installer:
                                       [f"{p.code}: {p.text}" for p in result.problems])  # fmt: skip
         except _StepFailed as exc:
             self.log.write(f"# FAILED at step {n}/{total} ({title}): {exc.message}")
-            self.rollback(snap, freeze_before, f"step {n}/{total} ({title})", exc.code, exc.message, exc.tail)
+            found = self.diagnose(exc.output)
+            self.rollback(snap, freeze_before, f"step {n}/{total} ({title})", exc.code, exc.message, exc.tail, found)
         except KeyboardInterrupt:
             self.progress.close()
             self.log.write(f"# INTERRUPTED at step {n}/{total} ({title})")
@@ -265,8 +273,23 @@ class Installer:
         out.seconds = time.monotonic() - start
         return out
 
+    def diagnose(self, output: str) -> Diagnosis | None:
+        """explain's top cause for a failed command's output (None: nothing matched, or nothing to read)."""
+        if not output.strip():
+            return None
+        from envcheck.diagnose import diagnose
+
+        try:
+            found = diagnose(output, self.p.env, matrix=self.matrix)
+        except EnvcheckError:  # binary or empty output: nothing to read
+            return None
+        if found:
+            top = found[0]
+            self.log.write(f"# diagnosis: {top.code} ({top.confidence:.0%}): {top.cause}")
+        return found[0] if found else None
+
     def rollback(self, snap: Snapshot, freeze_before: tuple[str, ...], step: str, code: str, message: str,
-                 tail: Sequence[str]) -> None:  # fmt: skip
+                 tail: Sequence[str], diagnosis: Diagnosis | None = None) -> None:  # fmt: skip
         """Restore, prove it, and raise InstallFailed either way."""
         self.progress.note(f"Failed at {step}: restoring the snapshot ...")
         t0 = time.monotonic()
@@ -287,7 +310,9 @@ class Installer:
         if error:
             raise InstallFailed(f"{message} — and restoring the environment FAILED: {error}", code=code, step=step,
                                 tail=tail, restored=False, restore_error=error, log=self.log.path,
-                                hint=f"the snapshot is kept at {snap.where}")  # fmt: skip
+                                hint=f"the snapshot is kept at {snap.where}", diagnosis=diagnosis)  # fmt: skip
         snap.discard(self.background_discard)
         self.progress.note(f"Restored in {elapsed(time.monotonic() - t0)}: every file and the freeze are as before.")
-        raise InstallFailed(message, code=code, step=step, tail=tail, restored=True, log=self.log.path)
+        raise InstallFailed(
+            message, code=code, step=step, tail=tail, restored=True, log=self.log.path, diagnosis=diagnosis
+        )

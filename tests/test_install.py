@@ -511,3 +511,31 @@ def test_refuse_leftovers_names_the_way_back(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as info:
         refuse_leftovers(layout, tmp_path / "fallback")
     assert str(dead) in info.value.message and f"envcheck rollback --python {layout.python}" in info.value.hint
+
+
+def test_a_failed_step_carries_explains_diagnosis_of_its_output(tmp_path: Path) -> None:
+    """A real failure log from the corpus as the step's output: the failure names its cause and fix."""
+    from rich.console import Console
+
+    corpus = Path(__file__).parent / "data" / "failures" / "cases.jsonl"
+    case = next(c for c in map(json.loads, corpus.read_text().splitlines()) if c["id"].startswith("mcgaze-9-"))
+    layout, site = fake_site(tmp_path)
+    before = tree_state(site)
+
+    def pip(args: tuple[str, ...]) -> Completed:
+        (site / "half-installed.py").write_text("")
+        return Completed(args, 1, case["log_excerpt"])
+
+    with pytest.raises(InstallFailed) as info:
+        installer(tmp_path, layout, ScriptedRunner(site, pip)).carry_out()
+    found = info.value.diagnosis
+    assert found is not None and found.code == case["category"] and found.fix
+    assert info.value.restored and tree_state(site) == before
+    assert f"# diagnosis: {case['category']} (" in (tmp_path / "log.txt").read_text()
+    out = io.StringIO()
+    print_failure(Console(file=out, width=200), info.value)
+    shown = out.getvalue()
+    assert f"Likely cause: {found.title} [{found.code}]" in shown
+    assert all(step in shown for step in found.fix)
+    setup_line = verdict(installer(tmp_path, layout, ScriptedRunner(site, pip)).p, None, info.value)
+    assert f"likely cause [{found.code}] — environment restored" in setup_line

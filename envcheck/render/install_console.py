@@ -50,6 +50,8 @@ def print_actions(console: Console, prepared: Prepared, command: str = "install"
 def print_failure(console: Console, exc: InstallFailed) -> None:
     from rich.markup import escape
 
+    from envcheck.render.diagnoses import confidence_word
+
     where = f" at {exc.step}" if exc.step else ""
     console.print(f"\n[bold red]✗ Install failed{escape(where)}[/] [dim]\\[{exc.code}][/]", soft_wrap=True)
     console.print(f"  {escape(exc.message)}", soft_wrap=True)
@@ -57,10 +59,21 @@ def print_failure(console: Console, exc: InstallFailed) -> None:
         console.print("  [dim]last lines of its output:[/]")
         for line in exc.tail[-20:]:
             console.print(f"  [dim]│[/] {escape(line)}", soft_wrap=True)
+    if exc.diagnosis is not None:  # what `envcheck explain` says of the failed command's output
+        d = exc.diagnosis
+        sure = f"{round(d.confidence * 100)}% {confidence_word(d.confidence)}"
+        console.print(f"  [bold]Likely cause:[/] {escape(d.title)} [dim]\\[{escape(d.code)}] {sure}[/]", soft_wrap=True)
+        console.print(f"  {escape(d.cause)}", soft_wrap=True)
+        for step in d.fix:
+            mark = "[dim]" if step.startswith("#") else "[green]$[/] "
+            console.print(f"    {mark}{escape(step)}{'[/]' if step.startswith('#') else ''}", soft_wrap=True)
     if not exc.changed:
         console.print("  [green]Nothing was changed.[/]")
     elif exc.restored:
-        console.print("  [green]The environment was restored: every file and every installed version are as before.[/]")
+        console.print(
+            "  [green]The environment was restored: every file and every installed version are as before.[/]",
+            soft_wrap=True,
+        )
     else:
         console.print(
             f"  [bold red]Restoring the environment failed too:[/] {escape(exc.restore_error)}", soft_wrap=True
@@ -108,7 +121,10 @@ def verdict(prepared: Prepared, outcome: Outcome | None, failure: InstallFailed 
             if not failure.changed
             else ("environment restored" if failure.restored else "RESTORE FAILED")
         )
-        return f"envcheck setup: FAILED{' at ' + failure.step if failure.step else ''} [{failure.code}] — {state}"
+        cause = f"; likely cause [{failure.diagnosis.code}]" if failure.diagnosis is not None else ""
+        return (
+            f"envcheck setup: FAILED{' at ' + failure.step if failure.step else ''} [{failure.code}]{cause} — {state}"
+        )
     assert outcome is not None
     base = ", ".join(f"{n} {plan.stack[n]}" for n in ("torch", "mmcv", "mmengine") if n in plan.stack)
     how = (
