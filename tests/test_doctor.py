@@ -131,15 +131,15 @@ def test_missing_undeclared_runtime_needs(matrix: Matrix) -> None:
 
 
 def test_pinned_undeclared_needs_count_as_installed(matrix: Matrix) -> None:
-    """extra_runtime entries may carry a pin (mmdeploy: onnxruntime==1.15.1); installed is installed."""
-    packages = {**HEALTHY, "mmdeploy": "1.3.1", "onnxruntime": "1.15.1"}
+    """extra_runtime entries may carry a pin (mmdeploy 1.2: onnxruntime==1.8.1); installed is installed."""
+    packages = {**HEALTHY, "mmdeploy": "1.2.0", "onnxruntime": "1.8.1"}
     env = env_of(packages, torch=TORCH_21, mmcv=Mmcv("2.1.0", "mmcv", ops=True))
     titles = [f.title for f in diagnose_environment(env, matrix) if f.code == "missing-optional-dependency"]
     assert not any("onnxruntime" in t for t in titles), titles
     del packages["onnxruntime"]
     env = env_of(packages, torch=TORCH_21, mmcv=Mmcv("2.1.0", "mmcv", ops=True))
     titles = [f.title for f in diagnose_environment(env, matrix) if f.code == "missing-optional-dependency"]
-    assert any("onnxruntime==1.15.1" in t for t in titles), titles
+    assert any("onnxruntime==1.8.1" in t for t in titles), titles
 
 
 def test_mmcv_ops_cuda_differs_from_torch(matrix: Matrix) -> None:

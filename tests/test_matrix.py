@@ -406,7 +406,7 @@ def test_toolkit_name(matrix: Matrix) -> None:
 def test_toolkit_facts(matrix: Matrix) -> None:
     mmseg = matrix.toolkits["mmsegmentation"]["1.2.2"]
     assert mmseg.extra_runtime == ("ftfy", "regex") and mmseg.needs_ops
-    assert matrix.toolkits["mmdeploy"]["1.3.1"].extra_runtime == ("onnxruntime==1.15.1",)
+    assert matrix.toolkits["mmdeploy"]["1.3.1"].extra_runtime == ("onnxruntime",)  # 1.32 measured with its ops
     assert not matrix.toolkits["mmdeploy"]["1.3.1"].mim_configs
     assert matrix.toolkits["mmpretrain"]["1.2.0"].needs_torchvision
     assert not matrix.toolkits["mmpretrain"]["1.2.0"].needs_ops
