@@ -131,7 +131,7 @@ def blocker(matrix: Matrix, release: ToolkitRelease, python: str | None) -> tupl
         for text in needs(matrix, release):
             r = route(matrix, text, python)
             if r.how == "fails":
-                memo[key] = (f"it needs {text}: {r.why}", r.source)
+                memo[key] = (f"its dependency {r.why}", r.source)
                 break
     return memo[key]
 
