@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from envcheck.deps import blocker
 from envcheck.facts import parse_version
 from envcheck.matrix import Matrix, ToolkitRelease
 from envcheck.memo import cached_version
 from envcheck.plan import Clash, Conflict
-from envcheck.resolve import Search, platform_key, python_minor
+from envcheck.resolve import Search, platform_key, python_minor, search
 from envcheck.selection import toolkit_candidates
 
 
@@ -18,8 +21,14 @@ def explain_conflict(s: Search) -> Conflict:
     env, matrix, req = s.env, s.matrix, s.request
     py = python_minor(env)
     clashes: list[Clash] = []
+    blocked: list[str] = []
     for name, spec in req.toolkits:
         if not toolkit_candidates(matrix, name, spec, py, pre=True):
+            stuck = _install_blockers(matrix, name, spec, py)
+            if stuck:
+                blocked.append(name)
+                clashes += stuck
+                continue
             known = ", ".join(sorted(matrix.toolkits[name], key=Version, reverse=True)[:6])
             clashes.append(
                 Clash(
@@ -27,8 +36,17 @@ def explain_conflict(s: Search) -> Conflict:
                     f"matrices/toolkits.toml: {name} {known} ...",
                 )
             )
-    if clashes:
+    if clashes and not blocked:
         return Conflict(f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes))
+    if clashes:
+        summary = f"{', '.join(blocked)} cannot be installed on Python {py}"
+        rest = tuple((n, spec) for n, spec in req.toolkits if n not in blocked)
+        others = search(replace(req, toolkits=rest), env, matrix) if rest else None
+        if others is not None and not others.solutions:  # what still clashes once those are dropped
+            more = explain_conflict(others)
+            summary += f"; without {', '.join(blocked)}: {more.summary}"
+            clashes += more.clashes
+        return Conflict(summary, tuple(clashes))
     if not s.torch_options:
         clashes = [
             Clash(why, "matrices/torch.toml; matrices/nvidia.toml") for why in _dedupe_text(s.torch_rejections)[:8]
@@ -66,6 +84,19 @@ def explain_conflict(s: Search) -> Conflict:
         + (" without compiling (--no-build)" if req.no_build else "")
     )
     return Conflict(summary, tuple(clashes))
+
+
+def _install_blockers(matrix: Matrix, name: str, spec: SpecifierSet, py: str | None) -> list[Clash]:
+    """Why the releases that fit the request and declare this Python still cannot be installed on it
+    (a compiled dependency without a wheel or a building sdist there), the newest release per reason."""
+    seen: dict[tuple[str, str], str] = {}
+    for rel in sorted(matrix.toolkits[name].values(), key=lambda r: cached_version(r.version), reverse=True):
+        if not spec.contains(rel.version, prereleases=True) or (py and rel.allows_python(py) is False):
+            continue
+        found = blocker(matrix, rel, py)
+        if found is not None and found not in seen:
+            seen[found] = rel.version
+    return [Clash(f"{name} {v} cannot be installed on Python {py}: {why}", src) for (why, src), v in seen.items()]
 
 
 def _minor_named(rejection: str) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import replace
 from packaging.version import Version
 
 from envcheck.conflict import explain_conflict
+from envcheck.deps import StackDeps, build_steps, stack_deps
 from envcheck.facts import Environment, Torch, parse_version
 from envcheck.matrix import Matrix
 from envcheck.memo import cached_version, matrix_cache
@@ -27,7 +28,6 @@ from envcheck.selection import imports_mmdet
 
 PKG_RESOURCES_REMOVED = "82"  # setuptools NEWS v82.0.0
 IMPIMPORTER_FIXED = "66.1"  # pypa/setuptools#3685
-NUMPY1_OPENCV = "opencv-python<4.11"  # measured here: opencv-python 5.x requires numpy>=2
 
 
 def make_plan(request: Request, env: Environment, matrix: Matrix, target: str = "this machine") -> Plan:
@@ -53,8 +53,8 @@ def _py(env: Environment) -> str:
     return (py.executable if py else "") or "python"
 
 
-def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str]]:
-    """(stack, extra requirements, warnings) for a solution."""
+def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str], StackDeps]:
+    """(stack, extra requirements, warnings, what the toolkits need beyond the stack) for a solution."""
     env, matrix = s.env, s.matrix
     stack: dict[str, str] = {"torch": sol.torch.version}
     row = sol.torch.row
@@ -73,14 +73,10 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
     stack["mmengine"] = sol.selection.mmengine
     for name, rel in sol.selection.releases.items():
         stack[name] = rel.version
-    extras: list[str] = []
-    for rel in sol.selection.releases.values():
-        extras += [x for x in rel.extra_runtime if x not in extras]
-    numpy1 = (row is not None and not row.numpy2) or any(
-        n in sol.selection.releases for n in ("mmdeploy", "mmpose")
-    )  # onnxruntime 1.15 / xtcocotools wheels are NumPy-1 builds (measured here)
-    if numpy1:
-        extras += ["numpy<2", NUMPY1_OPENCV]
+    # numpy<2 only where a NumPy-1 binary really gets installed on this Python (numpy.toml).
+    deps = stack_deps(matrix, sol.selection.releases.values(), row, python_minor(env))
+    extras = list(deps.extras)
+    warnings += deps.warnings
     engine = matrix.mmengine.get(sol.selection.mmengine)
     py = python_version(env)
     if engine is not None and engine.pkg_resources_at_runtime:
@@ -92,7 +88,7 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
             f"mmengine {engine.version} + torch {sol.torch.base}: loading OpenMMLab checkpoints fails "
             "(weights_only); export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for checkpoints you trust"
         )
-    return stack, extras, warnings
+    return stack, extras, warnings, deps
 
 
 def _mim_works(env: Environment) -> bool:
@@ -121,7 +117,7 @@ def _arch_list(s: Search, sol: Solution) -> str:
 
 def build_plan(s: Search, sol: Solution, target: str) -> Plan:
     env, matrix = s.env, s.matrix
-    stack, extras, warnings = _pins(s, sol)
+    stack, extras, warnings, deps = _pins(s, sol)
     py = _py(env)
     pip = (py, "-m", "pip", "install")
     # Pins name distribution versions as pip sees them. A kept torch from PyPI reports 2.0.1+cu117 in
@@ -248,15 +244,7 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
             )
         )
     rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in sol.selection.releases)]
-    if "mmpose" in sol.selection.releases:
-        steps.append(
-            Step(
-                "pip",
-                (*pip, "--no-build-isolation", "chumpy", "setuptools<82", "wheel", *torch_pins),
-                "chumpy (an mmpose dependency) is an sdist that only builds without isolation",
-                minutes=0.5,
-            )
-        )
+    steps += build_steps(deps, extras, pip, torch_pins)
     steps.append(
         Step(
             "pip",
@@ -282,7 +270,7 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
         stack=stack,
         pins=tuple(extras),
         steps=tuple(steps),
-        choices=tuple(_choices(s, sol)),
+        choices=tuple(_choices(s, sol)) + ((Choice("numpy", "<2", "; ".join(deps.numpy1)),) if deps.numpy1 else ()),
         rejected=tuple(_rejected(s, sol)),
         warnings=tuple(warnings),
         minutes=round(sum(st.minutes for st in steps), 1),

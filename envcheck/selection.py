@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from envcheck.deps import blocker
 from envcheck.matrix import Matrix, ToolkitRelease
 from envcheck.memo import MatrixCache, cached_version
 
@@ -30,8 +31,10 @@ def toolkit_candidates(
 ) -> list[ToolkitRelease]:
     """Releases within the user's spec that run on Python `py`, newest first.
 
-    Pre-releases only when the spec names one, or with `pre` (the fallback when no stack of
-    final releases exists: mmcls 1.x, for one, was only ever released as 1.0.0rcN).
+    "Run" means its python_requires admits `py` and its compiled dependencies install there
+    (deps.blocker: mmpose needs xtcocotools, which does not build on 3.13). Pre-releases only when
+    the spec names one, or with `pre` (the fallback when no stack of final releases exists: mmcls
+    1.x, for one, was only ever released as 1.0.0rcN).
     """
     rels = matrix.toolkits.get(name, {}).values()
     named = any(cached_version(s.version).is_prerelease for s in spec if s.version.replace(".*", "").strip())
@@ -40,7 +43,7 @@ def toolkit_candidates(
         for r in rels
         if spec.contains(r.version, prereleases=True)
         and (pre or named or not cached_version(r.version).is_prerelease)
-        and (py is None or r.allows_python(py) is not False)
+        and (py is None or (r.allows_python(py) is not False and blocker(matrix, r, py) is None))
     ]
     return sorted(out, key=lambda r: cached_version(r.version), reverse=True)
 

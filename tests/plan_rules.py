@@ -9,6 +9,12 @@ planner bug cannot hide behind the same bug in its checker. Two entry points:
   releases, mmengine) for any stack that passes the hard rules, or None; a conflict is real
   only when this finds nothing.
 
+Compiled dependencies (numpy.toml [abi], [numpy1], [dist]) are rules too: a toolkit release whose
+dependency has no wheel for the Python and no sdist that builds there is not installable; a plan
+pins NumPy 1 exactly when a NumPy-1 binary gets installed, raises NumPy-1-era requirements past
+`numpy2_from` otherwise, builds what needs building without isolation after its tooling, and never
+asks for a release without a wheel here unless it builds it or says it compiles from source.
+
 Scope, shared with the planner on purpose: the mmcv 2.x stack (mmcv + mmengine), with
 pre-releases admitted. mmcv-full 1.x stacks (mmdet 2.x, mmseg 0.x ...) are out of scope.
 """
@@ -19,7 +25,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from envcheck.facts import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Torch
@@ -213,7 +221,7 @@ def _needs_mmdet(rel: ToolkitRelease) -> bool:
 
 
 def guard_problems(
-    releases: Mapping[str, ToolkitRelease], mmcv: str, mmengine: str, facts: Facts, ask: Ask
+    releases: Mapping[str, ToolkitRelease], mmcv: str, mmengine: str, facts: Facts, ask: Ask, matrix: Matrix
 ) -> list[str]:
     """Import-time guards, the user's specs and Python support, for one set of releases."""
     out = []
@@ -235,6 +243,9 @@ def guard_problems(
             out.append(f"{name} {rel.version} is outside the request {name}{spec}")
         if facts.python and rel.allows_python(facts.python) is False:
             out.append(f"{name} {rel.version} does not support Python {facts.python}")
+        why = install_problem(rel, facts.python, matrix)
+        if why:
+            out.append(why)
     for name in ask.toolkits:
         if name not in releases:
             out.append(f"{name} was requested but is not in the stack")
@@ -264,6 +275,7 @@ def _toolkit_witness(
             rel.allows("mmcv", mmcv)
             and (spec is None or spec.contains(rel.version, prereleases=True))
             and not (python and rel.allows_python(python) is False)
+            and install_problem(rel, python, matrix) is None
         )
 
     lists = {n: [r for r in matrix.toolkits[n].values() if fits(r)] for n in specs}
@@ -295,6 +307,148 @@ def _toolkit_witness(
                 if all("mmseg" not in r.requires or (seg and r.allows("mmseg", seg.version)) for r in picks.values()):
                     return picks, engine
     return None
+
+
+# -- compiled dependencies ---------------------------------------------------------------------
+
+
+def _req(text: str) -> Requirement:
+    return Requirement(text)
+
+
+def _tag(python: str) -> str:
+    return "cp" + python.replace(".", "")
+
+
+def _dep_requirements(rel: ToolkitRelease, matrix: Matrix) -> list[str]:
+    """extra_runtime, then the numpy.toml [dist] records whose needed_by covers this release."""
+    out = list(rel.extra_runtime)
+    for dist in matrix.binaries.values():
+        spec = dist.needed_by.get(rel.name)
+        if spec is not None and SpecifierSet(spec).contains(rel.version, prereleases=True):
+            out.append(dist.name)
+    return out
+
+
+@dataclass(frozen=True)
+class Got:
+    """What pip does with one requirement on one Python, read from numpy.toml."""
+
+    version: str | None  # None: the data does not say
+    wheel: bool
+    installs: bool  # False: no wheel and no sdist that builds here
+
+
+def pip_gets(text: str, python: str, matrix: Matrix) -> Got:
+    req = _req(text)
+    dist = matrix.binaries.get(canonicalize_name(req.name))
+    if dist is None:
+        return Got(None, True, True)
+    tag = _tag(python)
+    known = sorted((v for v in dist.wheels if req.specifier.contains(v, prereleases=True)), key=Version, reverse=True)
+    if not known:
+        return Got(None, True, True)
+    if not dist.sdist:  # pip falls back to older wheels, some of them unrecorded: only exact pins are known
+        if tag in dist.wheels[known[0]]:
+            return Got(known[0], True, True)
+        exact = [s.version for s in req.specifier if s.operator == "=="]
+        return Got(exact[0], False, False) if exact and exact[0] in known else Got(None, True, True)
+    newest = known[0]  # pip takes the newest release and builds its sdist where no wheel fits
+    if tag in dist.wheels[newest]:
+        return Got(newest, True, True)
+    builds = dist.build is None or dist.build.python is None or SpecifierSet(dist.build.python).contains(python)
+    return Got(newest, False, builds)
+
+
+def install_problem(rel: ToolkitRelease, python: str | None, matrix: Matrix) -> str | None:
+    """Why `rel` cannot be installed on this Python (a dependency without a wheel or a building sdist)."""
+    if python is None:
+        return None
+    for text in _dep_requirements(rel, matrix):
+        if not pip_gets(text, python, matrix).installs:
+            return f"{rel.name} {rel.version} needs {text}, which cannot be installed on Python {python}"
+    return None
+
+
+def _abi(name: str, matrix: Matrix) -> tuple[bool, Version | None]:
+    """(has an [abi] record, its numpy2_from)."""
+    for entry in matrix.numpy_abi:
+        if entry.package == canonicalize_name(name):
+            return True, Version(entry.numpy2_from) if entry.numpy2_from else None
+    return False, None
+
+
+def numpy1_binaries(releases: Mapping[str, ToolkitRelease], torch_minor: str, python: str, matrix: Matrix) -> list[str]:
+    """The NumPy-1 builds a stack installs on this Python: torch, wheels of [abi] packages below numpy2_from."""
+    out = []
+    row = matrix.torch.get(torch_minor)
+    if row is not None and not row.numpy2:
+        out.append(f"torch {torch_minor}")
+    for rel in releases.values():
+        for text in _dep_requirements(rel, matrix):
+            req = _req(text)
+            has_abi, first = _abi(req.name, matrix)
+            if not has_abi:
+                continue
+            got = pip_gets(text, python, matrix)
+            if got.version is not None and got.wheel and (first is None or Version(got.version) < first):
+                out.append(f"{req.name} {got.version} wheel")
+            elif got.version is None and first is not None and not req.specifier.contains(str(first)):
+                below = [s for s in req.specifier if s.operator in ("==", "<", "<=") and Version(s.version) <= first]
+                if below:
+                    out.append(text)
+    return out
+
+
+def _dependency_rules(
+    plan: Plan, releases: Mapping[str, ToolkitRelease], tminor: str, facts: Facts, m: Matrix
+) -> list[str]:
+    if facts.python is None:
+        return []
+    out = []
+    pins = [_req(p) for p in plan.pins]
+    numpy_pinned = any(r.name == "numpy" and not r.specifier.contains("2.0.0") for r in pins)
+    reasons = numpy1_binaries(releases, tminor, facts.python, m)
+    if numpy_pinned and not reasons:
+        out.append(f"NumPy 1 is pinned, but no NumPy-1 binary is installed on Python {facts.python}")
+    if reasons and not numpy_pinned:
+        out.append(f"NumPy 2 is left in place beside NumPy-1 builds: {', '.join(reasons)}")
+    for r in pins:
+        has_abi, first = _abi(r.name, m)
+        if not numpy_pinned and has_abi and first is not None:
+            floor = [s for s in r.specifier if s.operator in (">=", ">", "==", "~=") and Version(s.version) >= first]
+            if not floor:
+                out.append(f"{r} admits NumPy-1 builds (< {first}) under NumPy 2")
+    shell = [" ".join(s.argv) for s in plan.steps]
+    toolkit_step = next(
+        (i for i, s in enumerate(plan.steps) if any(f"{n}==" in a for n in releases for a in s.argv)), None
+    )
+    asked = [(text, rel) for rel in releases.values() for text in _dep_requirements(rel, m)] + [
+        (str(r), None) for r in pins
+    ]
+    for text, _ in asked:
+        got = pip_gets(text, facts.python, m)
+        name = canonicalize_name(_req(text).name)
+        if got.wheel:
+            continue
+        if not got.installs:
+            out.append(f"{text}: no {_tag(facts.python)} wheel and no sdist that builds there")
+            continue
+        build = m.binaries[name].build
+        if build is not None and not build.isolation:
+            at = [i for i, line in enumerate(shell) if "--no-build-isolation" in line and f" {name}==" in f" {line}"]
+            if not at or (toolkit_step is not None and at[0] > toolkit_step):
+                out.append(
+                    f"{name} {got.version} has no {_tag(facts.python)} wheel: no step builds it without isolation first"
+                )
+                continue
+            before = {_name(a) for s in plan.steps[: at[0]] for a in requirements(s)}
+            missing = [n for n in build.needs if _name(n) not in before]
+            if missing:
+                out.append(f"{name} is built without isolation before {missing} are installed")
+        elif not any(name in w and "source" in w for w in plan.warnings):
+            out.append(f"{text}: pip builds {name} {got.version} from its sdist here, and the plan does not say so")
+    return out
 
 
 # -- the brute force ---------------------------------------------------------------------------
@@ -417,7 +571,7 @@ def violations(plan: Plan, env: Environment, ask: Ask, matrix: Matrix) -> list[s
                 out.append(f"{name} {version}: no such release in toolkits.toml")
             else:
                 releases[name] = rel
-    out += guard_problems(releases, stack["mmcv"], stack["mmengine"], facts, ask)
+    out += guard_problems(releases, stack["mmcv"], stack["mmengine"], facts, ask, matrix)
     engine = matrix.mmengine.get(stack["mmengine"])
     if engine is None:
         out.append(f"mmengine {stack['mmengine']}: no such release")
@@ -435,6 +589,8 @@ def violations(plan: Plan, env: Environment, ask: Ask, matrix: Matrix) -> list[s
             out.append(f"torchvision {tv} does not pair with torch {torch}")
         elif "+" in torch and tv.split("+")[1:] != torch.split("+")[1:]:
             out.append(f"torchvision {tv} is not the {torch.split('+')[1]} build of torch {torch}")
+    # -- compiled dependencies (numpy.toml)
+    out += _dependency_rules(plan, releases, pick.minor, facts, matrix)
     # -- mmcv
     out += _mmcv_rules(plan, pick, facts, ask, matrix)
     # -- steps

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from envcheck.derive import complete
 from envcheck.doctor import Finding, diagnose_environment, worst
@@ -131,15 +132,31 @@ def test_missing_undeclared_runtime_needs(matrix: Matrix) -> None:
 
 
 def test_pinned_undeclared_needs_count_as_installed(matrix: Matrix) -> None:
-    """extra_runtime entries may carry a pin (mmdeploy: onnxruntime==1.15.1); installed is installed."""
-    packages = {**HEALTHY, "mmdeploy": "1.3.1", "onnxruntime": "1.15.1"}
+    """extra_runtime entries may carry a pin (mmdeploy 1.2: onnxruntime==1.8.1); installed is installed."""
+    packages = {**HEALTHY, "mmdeploy": "1.2.0", "onnxruntime": "1.8.1"}
     env = env_of(packages, torch=TORCH_21, mmcv=Mmcv("2.1.0", "mmcv", ops=True))
     titles = [f.title for f in diagnose_environment(env, matrix) if f.code == "missing-optional-dependency"]
     assert not any("onnxruntime" in t for t in titles), titles
     del packages["onnxruntime"]
     env = env_of(packages, torch=TORCH_21, mmcv=Mmcv("2.1.0", "mmcv", ops=True))
     titles = [f.title for f in diagnose_environment(env, matrix) if f.code == "missing-optional-dependency"]
-    assert any("onnxruntime==1.15.1" in t for t in titles), titles
+    assert any("onnxruntime==1.8.1" in t for t in titles), titles
+
+
+def test_missing_onnxruntime_fix_follows_the_installed_numpy(matrix: Matrix) -> None:
+    """Under NumPy 2 the fix asks for an onnxruntime whose wheels work with it (numpy.toml numpy2_from)."""
+    abi = matrix.abi("onnxruntime")
+    assert abi is not None and abi.numpy2_from
+    fixes = {}
+    for numpy in ("1.26.4", "2.2.6"):
+        packages = {**HEALTHY, "torch": "2.6.0+cu124", "numpy": numpy, "mmdeploy": "1.3.1"}
+        env = env_of(
+            packages, python="3.11.9", torch=Torch("2.6.0+cu124", cuda="12.4"), mmcv=Mmcv("2.1.0", "mmcv", ops=True)
+        )
+        found = [f for f in diagnose_environment(env, matrix) if f.code == "missing-optional-dependency"]
+        fixes[numpy] = [c for f in found if "onnxruntime" in f.title for c in f.fix]
+    assert fixes["1.26.4"] and fixes["1.26.4"][0].endswith("pip install onnxruntime"), fixes
+    assert fixes["2.2.6"] and fixes["2.2.6"][0].endswith(f"pip install 'onnxruntime>={abi.numpy2_from}'"), fixes
 
 
 def test_mmcv_ops_cuda_differs_from_torch(matrix: Matrix) -> None:
@@ -201,6 +218,26 @@ def test_numpy2_with_numpy1_builds(matrix: Matrix) -> None:
     assert any(t.startswith("torch 2.1.2+cu121 was built for NumPy 1") for t in titles)
     assert any(t.startswith("onnxruntime 1.15.1") for t in titles)
     assert any(t.startswith("xtcocotools 1.14.3") for t in titles)
+
+
+@pytest.mark.parametrize("python", ["3.10.14", "3.12.7", "3.13.1"])
+def test_numpy2_fixes_exist_on_this_python(matrix: Matrix, python: str) -> None:
+    """The fixes follow numpy.toml: numpy<2 only where NumPy 1 has a wheel for this Python; an xtcocotools
+    wheel (a NumPy-1 build) can instead be rebuilt from its sdist where that recipe works."""
+    packages = {**HEALTHY, "torch": "2.6.0+cu124", "numpy": "2.2.6", "xtcocotools": "1.14.3"}
+    env = env_of(packages, python=python, torch=Torch("2.6.0+cu124", cuda="12.4"))
+    found = [f for f in diagnose_environment(env, matrix) if f.code == "numpy2-abi"]
+    assert [f.title.split()[0] for f in found] == ["xtcocotools"]
+    fixes = found[0].fix
+    minor = ".".join(python.split(".")[:2])
+    tag = "cp" + minor.replace(".", "")
+    numpy1_wheel = matrix.binaries["numpy"].has_wheel(matrix.binaries["numpy"].releases(SpecifierSet("<2"))[0], tag)
+    assert any(c.endswith("pip install 'numpy<2'") for c in fixes) is numpy1_wheel, fixes
+    build = matrix.binaries["xtcocotools"].build
+    assert build is not None
+    rebuild = [c for c in fixes if "--no-build-isolation" in c and "--no-binary xtcocotools" in c]
+    assert bool(rebuild) is build.builds_on(minor), fixes
+    assert all(c.endswith("xtcocotools==1.14.3") for c in rebuild)
 
 
 def test_setuptools_without_pkg_resources(matrix: Matrix) -> None:

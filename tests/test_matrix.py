@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from envcheck.errors import MatrixError
@@ -74,6 +75,9 @@ def test_every_record_cites_a_source(matrix: Matrix) -> None:
         *matrix.profiles.values(),
         *matrix.mmcv_build.durations,
         matrix.mmcv_build,
+        *matrix.numpy_abi,
+        *matrix.binaries.values(),
+        *(d.build for d in matrix.binaries.values() if d.build is not None),
     ]
     missing = [r for r in records if not getattr(r, "source", "").strip()]
     assert missing == []
@@ -191,6 +195,39 @@ def test_bad_source_form_and_reference_to_missing_torch(broken_copy: Path) -> No
     problems = _problems(broken_copy)
     assert any(p == "mmcv.toml: mmcv 2.0.1: torch 1.9 is not in torch.toml" for p in problems)
     assert any(p.startswith("mmcv.toml: lite: source: 'a blog post'") for p in problems)
+
+
+def test_numpy_file_is_validated_as_a_whole(broken_copy: Path) -> None:
+    numpy = broken_copy / "numpy.toml"
+    _edit(numpy, 'python = "<3.13"', 'python = "<3.13"\nfails = ""')  # a duplicate key: reported alone
+    problems = _problems(broken_copy)
+    assert len(problems) == 1 and problems[0].startswith("numpy.toml: dist.xtcocotools.build:"), problems
+    _edit(numpy, 'python = "<3.13"\nfails = ""', 'python = "<3.13"')
+    _edit(numpy, '"1.26.4" = ["cp39", "cp310"', '"1.26.4" = ["py39", "cp310"')
+    _edit(numpy, 'needed_by = { mmpose = "" }', 'needed_by = { mmpose = "", mmnothing = ">=1" }')
+    _edit(numpy, 'wheels = { "0.70" = [] }\nsdist = true', 'wheels = { "0.70" = [] }\nsdist = false')
+    _edit(
+        numpy,
+        'pins = ["numpy<2", "opencv-python<4.11"]\nsource = "envcheck:reference/measured_here.md"',
+        'pins = [">2"]',
+    )
+    _edit(numpy, '\nfails = "its setup.py', '\nfailure = "its setup.py')
+    _edit(numpy, 'source = "measured here 2026-11-26: xtcocotools', 'source = "measured here: xtcocotools')
+    problems = _problems(broken_copy)
+    expected = [
+        ("numpy.toml: dist numpy:", "wheels.1.26.4: expected a list of CPython tags"),
+        ("numpy.toml: dist chumpy:", "build: there is no sdist to build"),
+        ("numpy.toml: dist chumpy: needed_by.mmnothing:", "not a toolkit in toolkits.toml"),
+        ("numpy.toml: numpy1:", "pins: bad requirement '>2'"),
+        ("numpy.toml: numpy1:", "pins: must pin numpy itself"),
+        ("numpy.toml: numpy1:", "missing source"),
+        ("numpy.toml: dist xtcocotools build:", "unknown key 'failure'"),
+        ("numpy.toml: dist xtcocotools build:", "fails: say what happens outside python"),
+        ("numpy.toml: dist xtcocotools build:", "measured here: xtcocotools 1.14.3 sdist built"),
+    ]
+    for where, what in expected:
+        assert any(p.startswith(where) and what in p for p in problems), (where, what, problems)
+    assert len(problems) == len(expected), problems
 
 
 def test_clear_cache_rereads(broken_copy: Path) -> None:
@@ -369,7 +406,7 @@ def test_toolkit_name(matrix: Matrix) -> None:
 def test_toolkit_facts(matrix: Matrix) -> None:
     mmseg = matrix.toolkits["mmsegmentation"]["1.2.2"]
     assert mmseg.extra_runtime == ("ftfy", "regex") and mmseg.needs_ops
-    assert matrix.toolkits["mmdeploy"]["1.3.1"].extra_runtime == ("onnxruntime==1.15.1",)
+    assert matrix.toolkits["mmdeploy"]["1.3.1"].extra_runtime == ("onnxruntime",)  # 1.32 measured with its ops
     assert not matrix.toolkits["mmdeploy"]["1.3.1"].mim_configs
     assert matrix.toolkits["mmpretrain"]["1.2.0"].needs_torchvision
     assert not matrix.toolkits["mmpretrain"]["1.2.0"].needs_ops
@@ -378,6 +415,27 @@ def test_toolkit_facts(matrix: Matrix) -> None:
     assert matrix.toolkits["mmdet"]["3.3.0"].allows_python("3.12") is None
     assert any("ftfy" in n for n in mmseg.notes)  # a family note attached by version range
     assert not any("ftfy" in n for n in matrix.toolkits["mmsegmentation"]["1.1.2"].notes)
+
+
+def test_compiled_dependencies(matrix: Matrix) -> None:
+    """numpy.toml [dist]: the wheels and sdist builds measured on 2026-11-26."""
+    xtc = matrix.binaries["xtcocotools"]
+    assert xtc.releases(SpecifierSet("")) == ["1.14.3"] and xtc.sdist
+    assert xtc.has_wheel("1.14.3", "cp311") and not xtc.has_wheel("1.14.3", "cp312")
+    assert xtc.build is not None and not xtc.build.isolation and {"numpy", "cython"} <= set(xtc.build.needs)
+    assert xtc.build.builds_on("3.12") and not xtc.build.builds_on("3.13") and "__version__" in xtc.build.fails
+    assert xtc.needed_by_release("mmpose", "1.3.2") and not xtc.needed_by_release("mmdet", "3.3.0")
+    ort = matrix.binaries["onnxruntime"]
+    assert not ort.sdist and not ort.has_wheel("1.15.1", "cp312") and ort.has_wheel("1.32.0", "cp313")
+    assert matrix.binaries["numpy"].releases(SpecifierSet("<2")) == ["1.26.4"]
+    assert not matrix.binaries["numpy"].has_wheel("1.26.4", "cp313")
+    assert matrix.numpy1_pins[0] == "numpy<2"
+    abi = matrix.abi("onnxruntime")
+    assert abi is not None and abi.numpy1_build("1.15.1") and not abi.numpy1_build("1.19.0")
+    assert abi.forces_numpy1(SpecifierSet("==1.8.1")) and abi.forces_numpy1(SpecifierSet("<1.19"))
+    assert not abi.forces_numpy1(SpecifierSet("")) and not abi.forces_numpy1(SpecifierSet(">=1.15,<2"))
+    xabi = matrix.abi("xtcocotools")
+    assert xabi is not None and xabi.numpy1_build("1.14.3")  # no release's wheel works with NumPy 2
 
 
 def test_mmcv_wheels(matrix: Matrix) -> None:

@@ -1,12 +1,19 @@
-"""Pins name what pip sees: a kept torch from PyPI is the distribution 2.0.1 although it says 2.0.1+cu117."""
+"""Pins name what pip sees and what pip can get: a kept torch from PyPI is the distribution 2.0.1 although it
+says 2.0.1+cu117; numpy<2 only where a NumPy-1 binary gets installed; no release without a wheel for the target
+Python unless the plan builds it or says it compiles (numpy.toml)."""
 
 from __future__ import annotations
 
+import pytest
+from packaging.specifiers import SpecifierSet
+
+from envcheck.deps import numpy2_requirement, route, stack_deps
 from envcheck.derive import complete
 from envcheck.envdoc import from_document
+from envcheck.facts import Environment
 from envcheck.matrix import load_matrix
 from envcheck.planner import make_plan
-from envcheck.resolve import parse_request
+from envcheck.resolve import parse_request, python_minor
 
 
 def test_kept_pypi_torch_is_pinned_by_its_distribution_version() -> None:
@@ -22,3 +29,126 @@ def test_kept_pypi_torch_is_pinned_by_its_distribution_version() -> None:
     assert plan.ok and plan.stack["torch"] == "2.0.1+cu117"
     pins = {a for step in plan.steps for a in step.argv if a.startswith(("torch==", "torchvision=="))}
     assert pins == {"torch==2.0.1", "torchvision==0.15.2"}, pins
+
+
+# -- compiled dependencies: what numpy.toml says, the plan does --------------------------------------------
+
+
+def _profile_env(name: str) -> Environment:
+    matrix = load_matrix()
+    return complete(from_document(matrix.profiles[name].as_json(), f"profile {name}"), matrix)
+
+
+def _tag(env: Environment) -> str:
+    minor = python_minor(env)
+    assert minor is not None
+    return "cp" + minor.replace(".", "")
+
+
+def test_route_follows_the_wheel_table() -> None:
+    matrix = load_matrix()
+    ort = matrix.binaries["onnxruntime"]
+    for version, tags in ort.wheels.items():
+        for python in ("3.10", "3.11", "3.12", "3.13"):
+            r = route(matrix, f"onnxruntime=={version}", python)
+            # no sdist: an exact pin without a wheel for this Python cannot be installed
+            assert r.how == ("wheel" if f"cp{python.replace('.', '')}" in tags else "fails"), (version, python, r)
+    numpy1 = matrix.binaries["numpy"].releases(SpecifierSet("<2"))[0]
+    for python in ("3.12", "3.13"):
+        r = route(matrix, "numpy<2", python)
+        has = matrix.binaries["numpy"].has_wheel(numpy1, f"cp{python.replace('.', '')}")
+        assert r.version == numpy1 and r.how == ("wheel" if has else "source"), r
+        assert has or "from source" in r.why
+
+
+def test_plain_onnxruntime_is_not_assumed_to_fall_back_to_an_old_wheel() -> None:
+    """No sdist, and releases between the recorded ones may have a wheel: only exact pins are known to fail."""
+    matrix = load_matrix()
+    assert route(matrix, "onnxruntime", "3.10").how == "unknown"
+    assert not route(matrix, "onnxruntime", "3.10").numpy1
+    assert route(matrix, "onnxruntime==1.8.1", "3.10").numpy1  # below numpy2_from, whatever its wheels
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.11", "3.12", "3.13"])
+def test_numpy1_only_where_a_numpy1_binary_is_installed(python: str) -> None:
+    matrix = load_matrix()
+    torch = matrix.torch["2.4"]  # a torch that works with NumPy 2
+    assert torch.numpy2
+    xtc = matrix.binaries["xtcocotools"]
+    newest = xtc.releases(SpecifierSet(""))[0]
+    deps = stack_deps(matrix, [matrix.toolkits["mmpose"]["1.3.2"]], torch, python)
+    wheel = xtc.has_wheel(newest, f"cp{python.replace('.', '')}")
+    assert bool(deps.numpy1) is wheel, deps
+    assert ("numpy<2" in deps.extras) is wheel
+    assert [b.dist for b in deps.builds if b.dist == "xtcocotools"] == (
+        ["xtcocotools"] if not wheel and xtc.build is not None and xtc.build.builds_on(python) else []
+    )
+    torch1 = next(r for r in matrix.torch.values() if not r.numpy2)
+    assert stack_deps(matrix, [matrix.toolkits["mmdet"]["3.3.0"]], torch1, python).numpy1  # torch alone suffices
+
+
+def test_onnxruntime_is_raised_past_numpy1_builds_only_under_numpy2() -> None:
+    matrix = load_matrix()
+    abi = matrix.abi("onnxruntime")
+    assert abi is not None and abi.numpy2_from
+    mmdeploy = matrix.toolkits["mmdeploy"]["1.3.1"]
+    numpy2 = stack_deps(matrix, [mmdeploy], matrix.torch["2.11"], "3.12")
+    assert f"onnxruntime>={abi.numpy2_from}" in numpy2.extras and not numpy2.numpy1
+    numpy1 = stack_deps(matrix, [mmdeploy], matrix.torch["2.1"], "3.11")
+    assert "onnxruntime" in numpy1.extras and "numpy<2" in numpy1.extras
+    assert numpy2_requirement(matrix, "onnxruntime==1.15.1") == "onnxruntime==1.15.1"  # forced NumPy 1: kept
+    assert numpy2_requirement(matrix, "onnxruntime>=1.20") == "onnxruntime>=1.20"
+    assert numpy2_requirement(matrix, "ftfy") == "ftfy"
+
+
+@pytest.mark.parametrize("profile", sorted(load_matrix().profiles))
+def test_no_pin_without_a_wheel_unless_the_plan_builds_it_or_says_so(profile: str) -> None:
+    matrix = load_matrix()
+    env = _profile_env(profile)
+    for request in (["mmdeploy"], ["mmpose"], ["mmdet", "mmpose", "mmdeploy"]):
+        plan = make_plan(parse_request(request, matrix), env, matrix, f"profile {profile}")
+        if not plan.ok:
+            continue
+        built = " ".join(a for s in plan.steps if "--no-build-isolation" in s.argv for a in s.argv)
+        for pin in plan.pins:
+            r = route(matrix, pin, python_minor(env))
+            assert r.how != "fails", (profile, request, pin, r)
+            if r.how in ("source", "build"):
+                assert f"{r.dist}==" in built or any(r.dist in w and "source" in w for w in plan.warnings), (
+                    profile,
+                    request,
+                    pin,
+                )
+
+
+def test_sdist_builds_come_after_their_tooling_and_before_the_toolkits() -> None:
+    matrix = load_matrix()
+    env = _profile_env("colab-2026.07")
+    plan = make_plan(parse_request(["mmpose"], matrix), env, matrix)
+    xtc = matrix.binaries["xtcocotools"]
+    assert plan.ok and xtc.build is not None and not xtc.has_wheel(xtc.releases(SpecifierSet(""))[0], _tag(env))
+    argvs = [s.argv for s in plan.steps]
+    build = next(
+        i for i, a in enumerate(argvs) if "--no-build-isolation" in a and any(x.startswith("xtcocotools==") for x in a)
+    )
+    toolkits = next(i for i, a in enumerate(argvs) if f"mmpose=={plan.stack['mmpose']}" in a)
+    tooling = {x.split("<")[0].split(">")[0] for a in argvs[:build] for x in a}
+    assert build < toolkits and set(xtc.build.needs) <= tooling, argvs
+    assert "numpy<2" not in plan.pins  # built against the NumPy that is there
+
+
+def test_mmpose_on_python_313_is_a_conflict_that_says_why_and_where_it_works() -> None:
+    matrix = load_matrix()
+    env = _profile_env("colab")
+    assert python_minor(env) == "3.13"
+    plan = make_plan(parse_request(["mmdet", "mmpose", "mmdeploy"], matrix), env, matrix, "profile colab")
+    xtc = matrix.binaries["xtcocotools"]
+    assert not plan.ok and plan.conflict is not None and not plan.steps and not plan.pins
+    assert xtc.build is not None and not xtc.build.builds_on("3.13")
+    clash = next(c for c in plan.conflict.clashes if "xtcocotools" in c.constraint)
+    assert xtc.build.fails in clash.constraint and xtc.build.source in clash.source
+    assert plan.rejected and all("--target" in a.what for a in plan.rejected)
+    for alt in plan.rejected:  # each named runtime really installs the request
+        name = alt.what.split()[1]
+        other = make_plan(parse_request(["mmdet", "mmpose", "mmdeploy"], matrix), _profile_env(name), matrix)
+        assert other.ok and not other.compiles, name

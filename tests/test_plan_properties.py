@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -116,6 +116,29 @@ def options(draw: st.DrawFn) -> dict[str, Any]:
     return {"torch": torch, "cuda": cuda, "no_build": draw(st.booleans())}
 
 
+def _linux(python: str, torch: str | None = None) -> dict[str, Any]:
+    cuda = None if torch is None or torch.endswith("+cpu") else f"{torch[-3:-1]}.{torch[-1]}"
+    return {
+        "schema": 1,
+        "python": {"version": python},
+        "platform": {"system": "Linux", "machine": "x86_64", "cpus": 2},
+        "torch": {"version": torch, "cuda": cuda} if torch else None,
+        "driver": None,
+        "gpus": [],
+        "packages": {"torch": torch} if torch else {},
+    }
+
+
+_ASK = (["mmpose", "mmdeploy"], {"mmpose": SpecifierSet(), "mmdeploy": SpecifierSet()})
+_AUTO = {"torch": "auto", "cuda": None, "no_build": False}
+
+
+# Drawn rarely at random, so checked every run: the compiled-dependency rules (numpy.toml) on the
+# Pythons where they change: a NumPy-1 xtcocotools wheel, its sdist built here, no build at all.
+@example(doc=_linux("3.11.9", "2.13.0+cpu"), request=_ASK, opts={**_AUTO, "torch": "keep"})
+@example(doc=_linux("3.12.7"), request=_ASK, opts=_AUTO)
+@example(doc=_linux("3.13.1"), request=_ASK, opts=_AUTO)
+@example(doc=_linux("3.13.1", "2.11.0+cpu"), request=(["mmdeploy"], {"mmdeploy": SpecifierSet()}), opts=_AUTO)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=machines(), request=requests(), opts=options())
 def test_every_plan_obeys_the_hard_rules_and_every_conflict_is_real(

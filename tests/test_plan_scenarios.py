@@ -7,8 +7,9 @@ A scenario is {"description", "env", "request", "options", "expect"}:
 - expect: "ok", and for a plan any of "stack" (only the keys asserted), "absent" (names not in
   the stack), "compiles", "torch_changed", "build_env" / "build_env_absent" (the compiling
   step's variables), "torch_index" (where a changed torch comes from; null = PyPI),
-  "wheel_index" (the mmcv find-links page), "pins", "steps_mention"; for a conflict,
-  "conflict_mentions" (text the summary or a clash must contain).
+  "wheel_index" (the mmcv find-links page), "pins", "pins_absent", "steps_mention"; for a
+  conflict, "conflict_mentions" (text the summary or a clash, or its source, must contain); for either,
+  "rejected_mentions" (text the alternatives must contain: other runtimes where it works).
 Every ok plan must also pass the hard rules of tests/plan_rules.py, and for every conflict the
 brute force there must find no stack.
 """
@@ -37,7 +38,7 @@ TOP_KEYS = {"description", "env", "request", "options", "expect"}
 OPTION_KEYS = {"torch", "cuda", "no_build"}
 EXPECT_KEYS = {
     "ok", "stack", "absent", "compiles", "torch_changed", "build_env", "build_env_absent",
-    "torch_index", "wheel_index", "pins", "steps_mention", "conflict_mentions",
+    "torch_index", "wheel_index", "pins", "pins_absent", "steps_mention", "conflict_mentions", "rejected_mentions",
 }  # fmt: skip
 
 
@@ -97,9 +98,12 @@ def test_scenario(path: Path) -> None:
     plan, env, ask = _plan(case, matrix)
     summary = plan.conflict.summary if plan.conflict else ""
     assert plan.ok is expect["ok"], summary or dict(plan.stack)
+    rejected = "\n".join(f"{a.what}: {a.why}" for a in plan.rejected)
+    for needle in expect.get("rejected_mentions", []):
+        assert needle in rejected, f"{needle!r} not among the alternatives:\n{rejected}"
     if not plan.ok:
         assert plan.conflict is not None
-        text = "\n".join([summary, *(c.constraint for c in plan.conflict.clashes)])
+        text = "\n".join([summary, *(f"{c.constraint} ({c.source})" for c in plan.conflict.clashes)])
         for needle in expect["conflict_mentions"]:
             assert needle in text, f"{needle!r} not in the conflict:\n{text}"
         assert all(c.source for c in plan.conflict.clashes)
@@ -131,6 +135,8 @@ def test_scenario(path: Path) -> None:
         assert mmcv_steps and expect["wheel_index"] in mmcv_steps[0].argv, [s.argv for s in mmcv_steps]
     for pin in expect.get("pins", []):
         assert pin in plan.pins, plan.pins
+    for pin in expect.get("pins_absent", []):
+        assert pin not in plan.pins, plan.pins
     shell = "\n".join(s.shell() for s in plan.steps)
     for needle in expect.get("steps_mention", []):
         assert needle in shell, shell

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from packaging.version import Version
 
+from envcheck.deps import numpy2_requirement
 from envcheck.doctor import Finding, pip_install, pip_uninstall
 from envcheck.facts import Environment, Mmcv, Torch, parse_version
 from envcheck.matrix import Matrix, ToolkitRelease
@@ -232,12 +233,17 @@ def runtime_needs_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             continue
         missing = [m for m in release.extra_runtime if not env.has(_requirement_name(m))]
         if missing:
+            # Under NumPy 2 (or none yet: pip brings 2), only releases whose wheels work with it (numpy.toml).
+            numpy = env.version_of("numpy")
+            wants = (
+                missing if numpy is not None and numpy.major < 2 else [numpy2_requirement(matrix, m) for m in missing]
+            )
             yield Finding(
                 "missing-optional-dependency",
                 "error",
                 f"{name} {version} needs {', '.join(missing)} (not installed)",
                 f"`import {release.import_name}` fails: it imports them but does not declare them",
-                (pip_install(env, *missing),),
+                (pip_install(env, *wants),),
                 release.source,
             )
         if release.needs_torchvision and isinstance(torch, Torch):

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 
 from packaging.version import Version
 
+from envcheck.deps import route
 from envcheck.doctor import Finding, pip_install
 from envcheck.doctor.gpu import version_tuple
 from envcheck.doctor.packages import installed_mmcv
 from envcheck.facts import CudaHome, Environment, Mmcv, Tool, Torch, parse_version
 from envcheck.matrix import Matrix
+from envcheck.resolve import python_minor
 
 PKG_RESOURCES_REMOVED = Version("82")  # setuptools NEWS v82.0.0 (2026-02-08)
 IMPIMPORTER_FIXED = Version("66.1.0")  # pypa/setuptools#3685, setuptools history v66.1.0
@@ -175,10 +177,31 @@ def weights_only_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         )
 
 
+def _numpy1_fix(env: Environment, matrix: Matrix) -> str | None:
+    """`pip install numpy<2`, where NumPy 1 has a wheel for this Python (numpy.toml: none for cp313)."""
+    pin = next((p for p in matrix.numpy1_pins if p.startswith("numpy")), "numpy<2")
+    py = python_minor(env)
+    return pip_install(env, pin) if route(matrix, pin, py).how in ("wheel", "unknown") else None
+
+
+def _rebuild_fixes(env: Environment, matrix: Matrix, package: str, version: Version) -> tuple[str, ...]:
+    """Rebuild a NumPy-1 wheel from its sdist against the installed NumPy 2, where that recipe works here."""
+    dist = matrix.binaries.get(package)
+    py = python_minor(env)
+    if dist is None or dist.build is None or py is None or not dist.build.builds_on(py):
+        return ()
+    flags = () if dist.build.isolation else ("--no-build-isolation",)
+    again = ("--no-binary", package, "--no-cache-dir", "--force-reinstall", "--no-deps", f"{package}=={version}")
+    # A bare setuptools would install 82+ where none is, and mmengine <= 0.10.7 needs pkg_resources.
+    needs = [_setuptools_pin(env) if n == "setuptools" else n for n in dist.build.needs]
+    return (pip_install(env, *needs), pip_install(env, *flags, *again))
+
+
 def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     numpy = env.version_of("numpy")
     if numpy is None or numpy.major < 2:
         return
+    downgrade = _numpy1_fix(env, matrix)
     torch = env.torch
     if isinstance(torch, Torch):
         row = matrix.torch_release(torch.version)
@@ -188,7 +211,7 @@ def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
                 "error",
                 f"torch {torch.version} was built for NumPy 1, NumPy {numpy} is installed",
                 "torch < 2.3 cannot use NumPy 2: `A module that was compiled using NumPy 1.x cannot be run in NumPy 2`",
-                (pip_install(env, "numpy<2"),),
+                tuple(x for x in (downgrade,) if x),
                 row.source,
             )
     for entry in matrix.numpy_abi:
@@ -197,13 +220,14 @@ def numpy_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             continue
         first = parse_version(entry.numpy2_from) if entry.numpy2_from else None
         if first is None or have < first:
-            upgrade = pip_install(env, f"{entry.package}>={first}") if first else None
+            upgrade = (pip_install(env, f"{entry.package}>={first}"),) if first else ()
+            fixes = (*upgrade, *_rebuild_fixes(env, matrix, entry.package, have), *((downgrade,) if downgrade else ()))
             yield Finding(
                 "numpy2-abi",
                 "error",
                 f"{entry.package} {have} was built for NumPy 1, NumPy {numpy} is installed",
                 entry.symptom,
-                tuple(x for x in (upgrade, pip_install(env, "numpy<2")) if x),
+                fixes,
                 entry.source,
             )
 

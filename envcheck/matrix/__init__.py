@@ -9,6 +9,7 @@ specifier would not). `records` holds the types and lookups, `load` the reading 
 
 from envcheck.matrix.load import FILES, SCHEMA, clear_cache, iter_toolkit_releases, load_matrix, matrix_root
 from envcheck.matrix.records import (
+    BinaryDist,
     BuildDuration,
     DriverBranch,
     DriverFloor,
@@ -21,6 +22,7 @@ from envcheck.matrix.records import (
     NumpyAbi,
     Profile,
     Requirement,
+    SdistBuild,
     ToolkitRelease,
     TorchBuild,
     TorchRelease,
@@ -31,6 +33,7 @@ from envcheck.matrix.records import (
 __all__ = [
     "FILES",
     "SCHEMA",
+    "BinaryDist",
     "BuildDuration",
     "DriverBranch",
     "DriverFloor",
@@ -43,6 +46,7 @@ __all__ = [
     "NumpyAbi",
     "Profile",
     "Requirement",
+    "SdistBuild",
     "ToolkitRelease",
     "TorchBuild",
     "TorchRelease",

@@ -28,6 +28,7 @@ from envcheck.matrix.records import (
     CONFIDENCE,
     GUARDED,
     PLATFORMS,
+    BinaryDist,
     BuildDuration,
     DriverBranch,
     DriverFloor,
@@ -40,6 +41,7 @@ from envcheck.matrix.records import (
     NumpyAbi,
     Profile,
     Requirement,
+    SdistBuild,
     T,
     ToolkitRelease,
     TorchBuild,
@@ -166,7 +168,9 @@ class _Reader:
             return ""
         for part in _split_sources(text):
             if not _SOURCE.match(part):
-                self.bad(f"{key}: {part!r} is not owner/repo@ref:path, a URL, PyPI or envcheck:")
+                self.bad(
+                    f"{key}: {part!r} is not owner/repo@ref:path, a URL, PyPI, envcheck: or 'measured here DATE: what'"
+                )
         return text
 
 
@@ -798,12 +802,11 @@ def _check_profile(problems: list[str], m: Matrix, p: Profile) -> None:
 # -- numpy.toml -------------------------------------------------------------------------------
 
 
-def _numpy_file(problems: list[str], data: dict[str, Any]) -> tuple[NumpyAbi, ...]:
+def _numpy_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
     f = "numpy.toml"
-    _Reader(problems, f, "(file)", data, _keys("schema updated abi"))
+    top = _Reader(problems, f, "(file)", data, _keys("schema updated abi numpy1 dist"))
     out = []
-    table = data.get("abi", {})
-    for package, raw in table.items() if isinstance(table, dict) else ():
+    for package, raw in top.table("abi").items():
         r = _Reader(problems, f, f"abi {package}", raw, _keys("numpy2_from symptom source"))
         if not r.ok:
             continue
@@ -811,7 +814,88 @@ def _numpy_file(problems: list[str], data: dict[str, Any]) -> tuple[NumpyAbi, ..
         if first is not None:
             r.version("numpy2_from", first)
         out.append(NumpyAbi(canonicalize_name(package), first, r.text("symptom"), r.source()))
-    return tuple(out)
+    n1 = _Reader(problems, f, "numpy1", top.table("numpy1", required=True), _keys("pins source"))
+    pins = n1.texts("pins", required=True)
+    _requirements(n1, "pins", pins)
+    if n1.ok and not any(_requirement_of(p) == "numpy" for p in pins):
+        n1.bad("pins: must pin numpy itself")
+    n1.source()
+    binaries: dict[str, BinaryDist] = {}
+    for name, raw in top.table("dist").items():
+        dist = _binary(problems, name, raw)
+        if dist is not None:
+            binaries[dist.name] = dist
+    return {"abi": tuple(out), "numpy1": pins, "binaries": binaries}
+
+
+def _requirements(r: _Reader, key: str, texts: tuple[str, ...]) -> None:
+    for text in texts:
+        if _requirement_of(text) is None:
+            r.bad(f"{key}: bad requirement {text!r}")
+
+
+def _requirement_of(text: str) -> str | None:
+    """The canonical distribution name a PEP 508 string names, or None when it is not one."""
+    try:
+        return canonicalize_name(Pep508Requirement(text).name)
+    except InvalidRequirement:
+        return None
+
+
+def _binary(problems: list[str], name: str, raw: Any) -> BinaryDist | None:
+    f = "numpy.toml"
+    r = _Reader(problems, f, f"dist {name}", raw, _keys("wheels sdist needed_by build source"))
+    if not r.ok:
+        return None
+    if canonicalize_name(name) != name:
+        r.bad("the table name must be the canonical PyPI name")
+    wheels: dict[str, tuple[str, ...]] = {}
+    listed = r.table("wheels", required=True)
+    if r.ok and "wheels" in r.raw and not listed:
+        r.bad("wheels: name at least the newest release")
+    for version, tags in listed.items():
+        r.version(f"wheels.{version}", version)
+        if not isinstance(tags, list) or not all(isinstance(t, str) and _PYTAG.match(t) for t in tags):
+            r.bad(f"wheels.{version}: expected a list of CPython tags ('cp311'), got {tags!r}")
+            continue
+        wheels[version] = tuple(tags)
+    _check_duplicates(r, "release", list(wheels))
+    needed_by: dict[str, str] = {}
+    for toolkit, spec in r.table("needed_by").items():
+        text = r.spec(f"needed_by.{toolkit}", str(spec))
+        if text is not None:
+            needed_by[str(toolkit)] = text
+    build = None
+    if "build" in r.raw:
+        b = _Reader(
+            problems, f, f"dist {name} build", r.raw["build"], _keys("needs isolation python seconds fails source")
+        )
+        needs = b.texts("needs", required=True)
+        _requirements(b, "needs", needs)
+        python = b.spec("python")
+        fails = b.text("fails", required=False)
+        if python is not None and not fails:
+            b.bad("fails: say what happens outside python (where the sdist does not build)")
+        if b.ok:
+            build = SdistBuild(
+                needs=needs,
+                isolation=b.flag("isolation", required=True),
+                source=b.source(),
+                python=python,
+                seconds=b.integer("seconds", required=False) or 30,
+                fails=fails,
+            )
+    sdist = r.flag("sdist", required=True)
+    if build is not None and not sdist:
+        r.bad("build: there is no sdist to build")
+    return BinaryDist(
+        name=name,
+        wheels=_frozen(wheels),
+        sdist=sdist,
+        source=r.source(),
+        needed_by=_frozen(needed_by),
+        build=build,
+    )
 
 
 # -- the whole matrix --------------------------------------------------------------------------
@@ -888,7 +972,9 @@ def _build(root: Path) -> Matrix:
         mmcv_build=mmcv["build"],
         wheel_index=mmcv["url"],
         mim_wheel_index=mmcv["mim_url"],
-        numpy_abi=parsed["numpy.toml"],
+        numpy_abi=parsed["numpy.toml"]["abi"],
+        numpy1_pins=parsed["numpy.toml"]["numpy1"],
+        binaries=_frozen(parsed["numpy.toml"]["binaries"]),
         root=root,
     )
     for rel in list(matrix.mmcv.values()) + list(matrix.mmcv_full.values()):
@@ -900,6 +986,10 @@ def _build(root: Path) -> Matrix:
             problems.append(f"mmcv.toml: build.durations {d.mmcv}/{d.torch}: unknown mmcv or torch")
     for profile in matrix.profiles.values():
         _check_profile(problems, matrix, profile)
+    for dist in matrix.binaries.values():
+        for toolkit in dist.needed_by:
+            if toolkit not in matrix.toolkits:
+                problems.append(f"numpy.toml: dist {dist.name}: needed_by.{toolkit}: not a toolkit in toolkits.toml")
     if problems:
         raise MatrixError(problems)
     return matrix

@@ -42,7 +42,8 @@ _SOURCE = re.compile(
     r"^(?:https?://\S+"  # a URL
     r"|[\w.-]+/[\w.-]+@[\w./+-]+:\S+"  # owner/repo@ref:path
     r"|PyPI [\w.-]+==\S+"  # PyPI name==version wheel:path
-    r"|envcheck:\S+)"  # a fact measured or kept by this project (shared/reference, examples)
+    r"|envcheck:\S+"  # a fact measured or kept by this project (shared/reference, examples)
+    r"|measured here \d{4}-\d{2}-\d{2}: \S.*)"  # measured on this project's machines, not yet in shared/reference
 )
 _DATE = re.compile(r"^\d{4}-\d{2}(?:-\d{2})?$")
 _MINOR = re.compile(r"^(\d+)\.(\d+)")
@@ -394,6 +395,67 @@ class NumpyAbi:
     symptom: str
     source: str
 
+    def numpy1_build(self, version: str) -> bool:
+        """Whether the wheel of release `version` is a NumPy-1 build."""
+        return self.numpy2_from is None or _v(version) < _v(self.numpy2_from)
+
+    def forces_numpy1(self, spec: SpecifierSet) -> bool:
+        """Whether a requirement admits only releases below `numpy2_from` (onnxruntime==1.8.1, <1.16)."""
+        if self.numpy2_from is None:
+            return True
+        first = _v(self.numpy2_from)
+        for s in spec:
+            v = _version_or_none(s.version.replace(".*", ""))
+            if v is None:
+                continue
+            if (s.operator in ("==", "===", "<=", "~=") and v < first) or (s.operator == "<" and v <= first):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class SdistBuild:
+    """How a dependency's sdist builds where no wheel fits the interpreter (measured), and where not."""
+
+    needs: tuple[str, ...]  # installed first: its setup.py imports them without declaring them
+    isolation: bool  # False: it builds only with pip's --no-build-isolation
+    source: str
+    python: str | None = None  # SpecifierSet text: the Pythons it builds on (None: every one tried)
+    seconds: int = 30
+    fails: str = ""  # what happens outside `python`
+
+    def builds_on(self, python: str) -> bool:
+        return self.python is None or SpecifierSet(self.python).contains(python, prereleases=True)
+
+
+@dataclass(frozen=True)
+class BinaryDist:
+    """A compiled (or sdist-only) dependency: the CPython tags of each release's wheels, and its sdist.
+
+    `wheels` names the newest release of each line a plan may resolve to: pip takes the newest
+    version a requirement admits and builds its sdist where no wheel fits; without an sdist it
+    falls back to an older release that has a wheel.
+    """
+
+    name: str
+    wheels: Mapping[str, tuple[str, ...]]  # release -> CPython tags ("cp311") with a wheel, any platform
+    sdist: bool
+    source: str
+    needed_by: Mapping[str, str] = field(default_factory=dict)  # toolkit -> its releases (PEP 440) needing it
+    build: SdistBuild | None = None
+
+    def releases(self, spec: SpecifierSet) -> list[str]:
+        """The recorded releases `spec` admits, newest first."""
+        found = [v for v in self.wheels if spec.contains(v, prereleases=True)]
+        return sorted(found, key=_v, reverse=True)
+
+    def has_wheel(self, version: str, tag: str) -> bool:
+        return tag in self.wheels.get(version, ())
+
+    def needed_by_release(self, toolkit: str, version: str) -> bool:
+        spec = self.needed_by.get(toolkit)
+        return spec is not None and SpecifierSet(spec).contains(version, prereleases=True)
+
 
 @dataclass(frozen=True)
 class Matrix:
@@ -423,6 +485,8 @@ class Matrix:
     mmengine_facts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     import_names: Mapping[str, str] = field(default_factory=dict)  # import name -> PyPI name
     numpy_abi: tuple[NumpyAbi, ...] = ()
+    numpy1_pins: tuple[str, ...] = ()  # what a stack with a NumPy-1 binary pins: numpy<2, an OpenCV for it
+    binaries: Mapping[str, BinaryDist] = field(default_factory=dict)  # compiled dependencies, by name
     root: Path | None = None
 
     # -- lookups --------------------------------------------------------------------------
@@ -505,6 +569,11 @@ class Matrix:
 
     def torch_index_url(self, tag: str) -> str:
         return self.torch_index.format(tag=tag)
+
+    def abi(self, package: str) -> NumpyAbi | None:
+        """The NumPy-ABI record of a distribution, if its wheels are (or were) NumPy-1 builds."""
+        name = canonicalize_name(package)
+        return next((a for a in self.numpy_abi if a.package == name), None)
 
     @functools.cached_property
     def _gpu_patterns(self) -> tuple[tuple[str, str], ...]:
