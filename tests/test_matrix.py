@@ -74,6 +74,7 @@ def test_every_record_cites_a_source(matrix: Matrix) -> None:
         *matrix.profiles.values(),
         *matrix.mmcv_build.durations,
         matrix.mmcv_build,
+        *matrix.nvcc_archs,
     ]
     missing = [r for r in records if not getattr(r, "source", "").strip()]
     assert missing == []
@@ -191,6 +192,29 @@ def test_bad_source_form_and_reference_to_missing_torch(broken_copy: Path) -> No
     problems = _problems(broken_copy)
     assert any(p == "mmcv.toml: mmcv 2.0.1: torch 1.9 is not in torch.toml" for p in problems)
     assert any(p.startswith("mmcv.toml: lite: source: 'a blog post'") for p in problems)
+
+
+def test_nvcc_archs_are_validated(broken_copy: Path) -> None:
+    nvidia = broken_copy / "nvidia.toml"
+    _edit(nvidia, '{ cc = "3.0", first = "7.0", last = "10.2" }', '{ cc = "3.0", first = "10.2", last = "7.0" }')
+    _edit(nvidia, '{ cc = "7.5", first = "10.0" }', '{ cc = "7.5", first = "10.0.1" }, { cc = "8.0", first = "11.0" }')
+    _edit(nvidia, '{ cc = "12.1", first = "12.9",', '{ cc = "12.1", firts = "12.9",')
+    _edit(
+        nvidia,
+        '  { cc = "10.3", first = "12.9", source = "https://docs.nvidia.com/cuda/archive/12.9.1/cuda-features-archive/index.html" },\n',
+        "",
+    )
+    problems = _problems(broken_copy)
+    expected = [
+        ("nvidia.toml: nvcc_archs cc 3.0:", "last 7.0 is older than first 10.2"),
+        ("nvidia.toml: nvcc_archs cc 7.5:", "first: expected a CUDA version 'X.Y', got '10.0.1'"),
+        ("nvidia.toml: (file):", "duplicate nvcc_archs cc '8.0'"),
+        ("nvidia.toml: nvcc_archs cc 12.1:", "unknown key 'firts'"),
+        ("nvidia.toml: nvcc_archs cc 12.1:", "missing required key 'first'"),
+        ("nvidia.toml: (file):", "gpu 'B300': no nvcc_archs row for compute capability 10.3"),
+    ]
+    for where, what in expected:
+        assert any(p.startswith(where) and what in p for p in problems), (where, what, problems)
 
 
 def test_clear_cache_rereads(broken_copy: Path) -> None:
@@ -351,6 +375,49 @@ def test_torch_build_arch_coverage(matrix: Matrix) -> None:
     assert not cu126.supports_cc("12.0")  # no Blackwell before cu128
     assert matrix.torch["2.9"].builds["cu130"].supports_cc("12.1")  # compute_120 PTX JIT
     assert not matrix.torch["2.9"].builds["cu130"].supports_cc("7.0")
+
+
+@pytest.mark.parametrize(
+    ("cc", "nvcc", "compiles"),
+    [
+        ("12.0", "12.4.131", False),  # RTX 5090: nvcc learned sm_120 in 12.8
+        ("12.0", "12.8.93", True),
+        ("12.0", "13.0.88", True),
+        ("12.1", "12.8.93", False),  # DGX Spark: sm_121 from 12.9
+        ("12.1", "12.9.86", True),
+        ("10.3", "12.8", False),  # B300: sm_103 from 12.9
+        ("10.1", "12.9.86", True),  # Thor as sm_101 until 12.9 ...
+        ("10.1", "13.0.88", False),
+        ("11.0", "12.9.86", False),  # ... and as sm_110 from 13.0
+        ("11.0", "13.0.88", True),
+        ("9.0", "11.7.99", False),  # H100: sm_90 from 11.8
+        ("8.9", "11.8.89", True),
+        ("8.7", "11.3.109", False),
+        ("8.6", "11.0.221", False),
+        ("8.6", "11.1.105", True),
+        ("8.0", "10.2.89", False),
+        ("7.5", "13.1.80", True),  # Turing stays
+        ("7.0", "12.9.86", True),  # Volta: the last is 12.9 ...
+        ("7.0", "13.0.88", False),  # ... CUDA 13.0 dropped sm_50-sm_72
+        ("6.1", "13.1", False),
+        ("5.0", "12.4", True),
+        ("3.7", "11.8", True),  # Kepler: the last is 11.8
+        ("3.7", "12.0.140", False),
+        ("12.0", "not a version", None),
+    ],
+)
+def test_nvcc_arch_ranges(matrix: Matrix, cc: str, nvcc: str, compiles: bool | None) -> None:
+    arch = matrix.nvcc_arch(cc)
+    assert arch is not None and arch.sm == "sm_" + cc.replace(".", "")
+    assert arch.compiles_with(nvcc) is compiles
+
+
+def test_every_known_gpu_has_an_nvcc_range(matrix: Matrix) -> None:
+    assert matrix.nvcc_arch("9.9") is None
+    for gpu in matrix.gpus:
+        arch = matrix.nvcc_arch(gpu.compute_capability)
+        assert arch is not None, gpu
+        assert arch.last is None or Version(arch.last) >= Version(arch.first)
 
 
 def test_toolkit_name(matrix: Matrix) -> None:
