@@ -7,7 +7,7 @@ A scenario is {"description", "env", "request", "options", "expect"}:
 - expect: "ok", and for a plan any of "stack" (only the keys asserted), "absent" (names not in
   the stack), "compiles", "torch_changed", "build_env" / "build_env_absent" (the compiling
   step's variables), "torch_index" (where a changed torch comes from; null = PyPI),
-  "wheel_index" (the mmcv find-links page), "pins", "steps_mention"; for a conflict,
+  "wheel_index" (the mmcv find-links page), "pins", "steps_mention", "warnings_mention"; for a conflict,
   "conflict_mentions" (text the summary or a clash must contain).
 Every ok plan must also pass the hard rules of tests/plan_rules.py, and for every conflict the
 brute force there must find no stack.
@@ -37,7 +37,7 @@ TOP_KEYS = {"description", "env", "request", "options", "expect"}
 OPTION_KEYS = {"torch", "cuda", "no_build"}
 EXPECT_KEYS = {
     "ok", "stack", "absent", "compiles", "torch_changed", "build_env", "build_env_absent",
-    "torch_index", "wheel_index", "pins", "steps_mention", "conflict_mentions",
+    "torch_index", "wheel_index", "pins", "steps_mention", "warnings_mention", "conflict_mentions",
 }  # fmt: skip
 
 
@@ -134,3 +134,5 @@ def test_scenario(path: Path) -> None:
     shell = "\n".join(s.shell() for s in plan.steps)
     for needle in expect.get("steps_mention", []):
         assert needle in shell, shell
+    for needle in expect.get("warnings_mention", []):
+        assert any(needle in w for w in plan.warnings), plan.warnings
