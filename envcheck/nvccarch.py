@@ -83,16 +83,31 @@ def compilable(matrix: Matrix, nvcc: str, ccs: Iterable[str]) -> tuple[list[str]
     return keep, drop
 
 
+@dataclass(frozen=True)
+class ToolkitFix:
+    """The CUDA toolkit that compiles for a machine's GPUs: words for a fix, and the version to name."""
+
+    text: str  # install the CUDA 12.8 toolkit (torch cu128's; it compiles for sm_120) and point CUDA_HOME at it
+    version: str | None  # 12.8: the toolkit to install; None when no toolkit of torch's CUDA major can
+
+
 def toolkit_fix(matrix: Matrix, ccs: Sequence[str], torch_tag: str | None) -> str:
-    """Which CUDA toolkit compiles for every one of `ccs` (the machine's GPUs), as a fix to act on.
+    """Which CUDA toolkit compiles for every one of `ccs` (the machine's GPUs), as a fix to act on."""
+    return toolkit_for(matrix, ccs, torch_tag).text
+
+
+def toolkit_for(matrix: Matrix, ccs: Sequence[str], torch_tag: str | None) -> ToolkitFix:
+    """The CUDA toolkit that compiles for every one of `ccs` (the machine's GPUs).
 
     It must also be of the CUDA major of torch (`torch_tag`: cu128; None or cpu: no torch to
-    match): torch's extension builder refuses any other.
+    match): torch's extension builder refuses any other. Torch's own CUDA is preferred.
     """
     torch_cuda = cuda_version(torch_tag) if torch_tag and torch_tag != "cpu" else None
     rows = [a for a in (matrix.nvcc_arch(cc) for cc in dict.fromkeys(ccs)) if a is not None]
     if not rows:
-        return f"install the CUDA {torch_cuda} toolkit" if torch_cuda else "install a newer CUDA toolkit"
+        if torch_cuda:
+            return ToolkitFix(f"install the CUDA {torch_cuda} toolkit", torch_cuda)
+        return ToolkitFix("install a newer CUDA toolkit", None)
     by_first = max(rows, key=lambda a: _minor(a.first) or (0, 0))
     lo = _minor(by_first.first) or (0, 0)
     ended = [a for a in rows if a.last]
@@ -100,26 +115,38 @@ def toolkit_fix(matrix: Matrix, ccs: Sequence[str], torch_tag: str | None) -> st
     hi = _minor(by_last.last) if by_last else None
     if hi is not None and hi < lo:
         assert by_last is not None
-        return (
+        return ToolkitFix(
             f"no single CUDA toolkit compiles for both {by_last.sm} (last: CUDA {by_last.last}) and "
-            f"{by_first.sm} (first: CUDA {by_first.first}): build for each GPU with its own toolkit"
+            f"{by_first.sm} (first: CUDA {by_first.first}): build for each GPU with its own toolkit",
+            None,
         )
     sms = ", ".join(a.sm for a in rows)
     want = _minor(torch_cuda)
     if want is None:
         span = f">= {_name(lo)}" if hi is None else f"{_name(lo)} to {_name(hi)}"
-        return f"install a CUDA toolkit {span} (compiles for {sms}) and point CUDA_HOME at it"
+        return ToolkitFix(
+            f"install a CUDA toolkit {span} (compiles for {sms}) and point CUDA_HOME at it",
+            _name(hi) if hi is not None else _name(lo),
+        )
     major = want[0]
     if lo <= want and (hi is None or want <= hi):
-        return f"install the CUDA {torch_cuda} toolkit (torch {torch_tag}'s; it compiles for {sms}) and point CUDA_HOME at it"
+        return ToolkitFix(
+            f"install the CUDA {torch_cuda} toolkit (torch {torch_tag}'s; it compiles for {sms}) "
+            "and point CUDA_HOME at it",
+            torch_cuda,
+        )
     if lo[0] <= major and (hi is None or hi[0] >= major):
         if want < lo:
-            bound, why = f">= {_name(lo)}", f"nvcc compiles for {by_first.sm} from CUDA {_name(lo)} on"
+            bound, why, pick = f">= {_name(lo)}", f"nvcc compiles for {by_first.sm} from CUDA {_name(lo)} on", lo
         else:
             assert by_last is not None and hi is not None
-            bound, why = f"<= {_name(hi)}", f"CUDA {_name(hi)} was the last to compile for {by_last.sm}"
-        return (
-            f"install a CUDA {major}.x toolkit {bound} (torch's CUDA is {torch_cuda}; {why}) and point CUDA_HOME at it"
+            bound, why, pick = f"<= {_name(hi)}", f"CUDA {_name(hi)} was the last to compile for {by_last.sm}", hi
+        return ToolkitFix(
+            f"install a CUDA {major}.x toolkit {bound} (torch {torch_tag} needs {major}.x; {why}) "
+            "and point CUDA_HOME at it",
+            _name(pick),
         )
     edge = f"CUDA >= {_name(lo)}" if lo[0] > major else f"CUDA <= {_name(hi or lo)}"
-    return f"no CUDA {major}.x toolkit compiles for {sms}: use a torch built for {edge} and its toolkit"
+    return ToolkitFix(
+        f"no CUDA {major}.x toolkit compiles for {sms}: use a torch built for {edge} and its toolkit", None
+    )
