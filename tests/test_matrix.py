@@ -412,6 +412,15 @@ def test_nvcc_arch_ranges(matrix: Matrix, cc: str, nvcc: str, compiles: bool | N
     assert arch.compiles_with(nvcc) is compiles
 
 
+def test_nvcc_archs_match_a_real_cuda_13_nvcc(matrix: Matrix) -> None:
+    """`nvcc --list-gpu-arch` of CUDA 13.0.88 (V13.0.88, captured on an H200 machine): the data must
+    say exactly these compile, and nothing else it lists."""
+    listed = "compute_75 compute_80 compute_86 compute_87 compute_88 compute_89 compute_90 compute_100 compute_110 compute_103 compute_120 compute_121"
+    real = {f"{int(a[8:-1])}.{a[-1]}" for a in listed.split()}
+    by_data = {a.compute_capability for a in matrix.nvcc_archs if a.compiles_with("13.0.88")}
+    assert by_data == real
+
+
 def test_every_known_gpu_has_an_nvcc_range(matrix: Matrix) -> None:
     assert matrix.nvcc_arch("9.9") is None
     for gpu in matrix.gpus:
