@@ -8,9 +8,10 @@ from packaging.version import Version
 
 from envcheck.conflict import explain_conflict
 from envcheck.deps import StackDeps, build_steps, stack_deps
-from envcheck.facts import Environment, Torch, parse_version
+from envcheck.facts import Environment, Tool, Torch, parse_version
 from envcheck.matrix import Matrix
 from envcheck.memo import cached_version, matrix_cache
+from envcheck.nvccarch import compilable, toolkit_fix
 from envcheck.plan import Alternative, Choice, Plan, Step
 from envcheck.resolve import (
     Request,
@@ -107,12 +108,25 @@ def _mim_works(env: Environment) -> bool:
     )
 
 
-def _arch_list(s: Search, sol: Solution) -> str:
+def _arch_list(s: Search, sol: Solution) -> tuple[str, list[str]]:
+    """TORCH_CUDA_ARCH_LIST for a CUDA build, and the archs of torch's own list this nvcc cannot compile.
+
+    With GPUs here: their compute capabilities (the search already rejected an nvcc that cannot
+    compile for one of them). Without (a docker or CI image): torch's own archs (a kept torch's as
+    the environment reports them), less those the image's nvcc does not know (nvcc 12.4 beside a
+    cu128 torch cannot compile sm_100, sm_120).
+    """
     ccs = sorted({g.compute_capability for g in s.env.gpu_list if g.compute_capability})
     if ccs:
-        return ";".join(ccs)
-    archs = sol.torch.build.archs if sol.torch.build else ()
-    return ";".join(sorted({f"{a[3:-1]}.{a[-1]}" for a in archs if a.startswith("sm_") and a[3:].isdigit()}))
+        return ";".join(ccs), []
+    kept = s.env.torch if not sol.torch.changed and isinstance(s.env.torch, Torch) else None
+    archs = sol.torch.build.archs if sol.torch.build else (kept.arch_list or () if kept else ())
+    ccs = sorted({f"{a[3:-1]}.{a[-1]}" for a in archs if a.startswith("sm_") and a[3:].isdigit()})
+    nvcc = s.env.toolchain.nvcc
+    if not isinstance(nvcc, Tool):
+        return ";".join(ccs), []
+    keep, drop = compilable(s.matrix, nvcc.version, ccs)
+    return ";".join(keep), drop
 
 
 def build_plan(s: Search, sol: Solution, target: str) -> Plan:
@@ -219,9 +233,17 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
         build_env["MMCV_WITH_OPS"] = "1"
         if sol.torch.tag != "cpu" and cuda_build_possible(env, sol.torch.tag):
             build_env["FORCE_CUDA"] = "1"
-            arch = _arch_list(s, sol)
+            arch, left_out = _arch_list(s, sol)
             if arch:
                 build_env["TORCH_CUDA_ARCH_LIST"] = arch
+            if left_out:
+                nvcc = s.env.toolchain.nvcc
+                version = nvcc.version if isinstance(nvcc, Tool) else "?"
+                warnings.append(
+                    f"nvcc {version} cannot compile for {', '.join(_sm(c) for c in left_out)} (in torch {sol.torch.version}'s "
+                    f"arch list): mmcv's ops are built for {arch or 'no GPU arch'} only; "
+                    f"for those GPUs {toolkit_fix(s.matrix, left_out, sol.torch.tag)}"
+                )
         elif sol.torch.tag != "cpu":
             # No GPU and no nvcc for torch's CUDA: setup.py would fail with FORCE_CUDA=1, and without a GPU
             # there is nothing to run CUDA ops on. Build the CPU ops and say so.
@@ -391,3 +413,7 @@ def profile_options(request: Request, env: Environment, matrix: Matrix, limit: i
         if len(out) >= limit:
             break
     return out
+
+
+def _sm(cc: str) -> str:
+    return "sm_" + cc.replace(".", "")

@@ -26,6 +26,7 @@ from envcheck.errors import PlanError
 from envcheck.facts import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Tool, Torch, parse_version
 from envcheck.matrix import Matrix, MmcvRelease, TorchBuild, TorchRelease, cuda_version
 from envcheck.memo import MatrixCache, cached_version, matrix_cache
+from envcheck.nvccarch import ArchGap, arch_gaps, toolkit_fix
 from envcheck.selection import Selection, exclusion, needed, select, toolkit_candidates
 
 TORCH_POLICIES = ("auto", "keep", "any")
@@ -142,6 +143,12 @@ class Search:
     @functools.cached_property
     def py_tag(self) -> str | None:
         return python_tag(self.env)
+
+    @functools.cached_property
+    def nvcc_gaps(self) -> tuple[ArchGap, ...]:
+        """The GPUs here whose arch the machine's nvcc cannot compile for (none when nvcc is unknown)."""
+        nvcc = self.env.toolchain.nvcc
+        return arch_gaps(self.matrix, nvcc.version, self.env.gpu_list) if isinstance(nvcc, Tool) else ()
 
 
 # -- facts of the target ---------------------------------------------------------------------
@@ -366,8 +373,9 @@ def _ops_match(mmcv: Mmcv, torch: TorchOption) -> bool:
 
 
 def cuda_build_possible(env: Environment, tag: str) -> bool:
-    """A CUDA build of mmcv's ops needs a GPU here (the planner already checked its nvcc) or, for an
-    image built without one (docker, CI), an nvcc of torch's CUDA major; an unknown toolchain is trusted."""
+    """A CUDA build of mmcv's ops needs a GPU here (the planner already checked its nvcc: CUDA major,
+    GPU archs) or, for an image built without one (docker, CI), an nvcc of torch's CUDA major; an
+    unknown toolchain is trusted."""
     if env.gpu_list:
         return True
     nvcc = env.toolchain.nvcc
@@ -389,6 +397,11 @@ def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> 
         if isinstance(nvcc, Tool):
             if nvcc.version.split(".")[0] != torch.tag[2:-1]:
                 why = f"nvcc {nvcc.version} does not match torch's CUDA {torch.tag} for a CUDA build"
+            elif search.nvcc_gaps:
+                # The build would set TORCH_CUDA_ARCH_LIST to these GPUs: nvcc must compile for each.
+                gaps = search.nvcc_gaps
+                fix = toolkit_fix(search.matrix, gpu_ccs(env), torch.tag)
+                why = " and ".join(g.text() for g in gaps) + f": {fix}, or use a prebuilt mmcv wheel"
         elif "not in the file" not in str(nvcc):
             why = f"no nvcc on this machine for a CUDA build (install the CUDA {torch.tag[2:-1]}.x toolkit)"
     if why is None:

@@ -30,7 +30,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from envcheck.facts import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Torch
+from envcheck.facts import Driver, Environment, Missing, Mmcv, PlatformInfo, PythonInfo, Tool, Torch
 from envcheck.matrix import Matrix, MmcvRelease, ToolkitRelease, TorchBuild
 from envcheck.plan import Plan, Step
 
@@ -60,6 +60,8 @@ class Facts:
     torch: Torch | None
     mmcv: Mmcv | None
     packages: Mapping[str, str] = field(default_factory=dict)
+    nvcc: str | None = None  # the nvcc version found
+    nvcc_unknown: bool = True  # an environment file that does not say: nothing to rule out
 
     @property
     def py_tag(self) -> str | None:
@@ -70,6 +72,7 @@ def facts_of(env: Environment) -> Facts:
     py = env.python.version if isinstance(env.python, PythonInfo) else None
     plat = PLATFORMS.get(env.platform.system, "linux") if isinstance(env.platform, PlatformInfo) else "linux"
     drv = env.driver if isinstance(env.driver, Driver) else None
+    nvcc = env.toolchain.nvcc
     return Facts(
         python=".".join(py.split(".")[:2]) if py else None,
         platform=plat,
@@ -80,6 +83,8 @@ def facts_of(env: Environment) -> Facts:
         torch=env.torch if isinstance(env.torch, Torch) else None,
         mmcv=env.mmcv if isinstance(env.mmcv, Mmcv) else None,
         packages=dict(env.packages),
+        nvcc=nvcc.version if isinstance(nvcc, Tool) else None,
+        nvcc_unknown=isinstance(nvcc, Missing) and nvcc.source == "environment file",
     )
 
 
@@ -194,13 +199,49 @@ def mmcv_wheel(release: MmcvRelease, pick: TorchPick, facts: Facts) -> bool:
     return not tags or facts.py_tag is None or facts.py_tag in tags
 
 
-def mmcv_reachable(release: MmcvRelease, pick: TorchPick, facts: Facts, ask: Ask) -> bool:
+def mmcv_reachable(release: MmcvRelease, pick: TorchPick, facts: Facts, ask: Ask, matrix: Matrix) -> bool:
     """A prebuilt wheel, the installed mmcv (kept torch), or a source build that can compile."""
     if mmcv_wheel(release, pick, facts):
         return True
     if pick.kept and _installed_fits(facts.mmcv, release, pick):
         return True
-    return not ask.no_build and release.can_build_against(pick.version)
+    return not ask.no_build and release.can_build_against(pick.version) and not nvcc_problems(pick, facts, matrix)
+
+
+# -- nvcc ---------------------------------------------------------------------------------------
+
+
+def _nvcc_compiles(nvcc: str, cc: str, matrix: Matrix) -> bool:
+    """nvcc `nvcc` compiles for compute capability `cc`: read from nvidia.toml's first/last CUDA
+    (an arch not listed there is not held against it)."""
+    row = next((a for a in matrix.nvcc_archs if a.compute_capability == cc), None)
+    if row is None:
+        return True
+    have = Version(".".join(nvcc.split(".")[:2]))
+    return Version(row.first) <= have and (row.last is None or have <= Version(row.last))
+
+
+def _nvcc_same_major(nvcc: str, tag: str) -> bool:
+    cuda = _cuda_of(tag)
+    return cuda is not None and nvcc.split(".")[0] == cuda.split(".")[0]
+
+
+def nvcc_problems(pick: TorchPick, facts: Facts, matrix: Matrix) -> list[str]:
+    """Why mmcv's CUDA ops cannot be compiled here for these GPUs against this torch.
+
+    On a machine with GPUs a CUDA build needs an nvcc of torch's CUDA major (torch's extension
+    builder refuses another) that compiles for every GPU's compute capability. Without GPUs the
+    build falls back to CPU ops, so nothing rules it out.
+    """
+    if _cuda_of(pick.tag) is None or not facts.gpu_names or facts.nvcc_unknown:
+        return []
+    if facts.nvcc is None:
+        return ["no nvcc for a CUDA build"]
+    if not _nvcc_same_major(facts.nvcc, pick.tag):
+        return [f"nvcc {facts.nvcc} is not of torch {pick.version}'s CUDA major"]
+    return [
+        f"nvcc {facts.nvcc} cannot compile for {cc}" for cc in facts.ccs if not _nvcc_compiles(facts.nvcc, cc, matrix)
+    ]
 
 
 def _installed_fits(m: Mmcv | None, release: MmcvRelease, pick: TorchPick) -> bool:
@@ -475,7 +516,7 @@ def witness(env: Environment, ask: Ask, matrix: Matrix) -> Witness | None:
         seen.add(key)
         for rel in mmcvs:
             found = kits[rel.version]
-            if found is not None and mmcv_reachable(rel, pick, facts, ask):
+            if found is not None and mmcv_reachable(rel, pick, facts, ask, matrix):
                 releases, engine = found
                 return Witness(pick.version, rel.version, {n: r.version for n, r in releases.items()}, engine)
     return None
@@ -632,12 +673,25 @@ def _mmcv_rules(plan: Plan, pick: TorchPick, facts: Facts, ask: Ask, matrix: Mat
         if not rel.can_build_against(pick.version):
             out.append(f"mmcv {version} cannot compile against torch {pick.version} (C++ standard)")
         if pick.tag != "cpu":
-            if step.env.get("FORCE_CUDA") != "1":
+            out += nvcc_problems(pick, facts, matrix)
+            # Without a GPU, and without an nvcc of torch's CUDA major, only CPU ops can be compiled.
+            cpu_ops = (
+                not facts.gpu_names
+                and not facts.nvcc_unknown
+                and (facts.nvcc is None or not _nvcc_same_major(facts.nvcc, pick.tag))
+            )
+            if cpu_ops and step.env.get("FORCE_CUDA") == "1":
+                out.append(f"FORCE_CUDA=1 with nvcc {facts.nvcc} for torch {pick.version}: the CUDA build fails")
+            elif not cpu_ops and step.env.get("FORCE_CUDA") != "1":
                 out.append("a CUDA build of mmcv without FORCE_CUDA=1")
-            archs = set(step.env.get("TORCH_CUDA_ARCH_LIST", "").replace(" ", ";").split(";"))
-            missing = [cc for cc in facts.ccs if cc not in archs and f"{cc}+PTX" not in archs]
+            listed = [a for a in step.env.get("TORCH_CUDA_ARCH_LIST", "").replace(" ", ";").split(";") if a]
+            missing = [cc for cc in facts.ccs if cc not in listed and f"{cc}+PTX" not in listed]
             if missing:
                 out.append(f"TORCH_CUDA_ARCH_LIST={step.env.get('TORCH_CUDA_ARCH_LIST')} misses {missing}")
+            if facts.nvcc is not None and step.env.get("FORCE_CUDA") == "1":
+                unknown = [a for a in listed if not _nvcc_compiles(facts.nvcc, a.split("+")[0], matrix)]
+                if unknown:
+                    out.append(f"TORCH_CUDA_ARCH_LIST has {unknown}, which nvcc {facts.nvcc} cannot compile for")
     else:
         if not mmcv_wheel(rel, pick, facts):
             out.append(

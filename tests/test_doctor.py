@@ -293,6 +293,74 @@ def test_nvcc_major_differs_from_torch_cuda(matrix: Matrix) -> None:
     assert found["cuda-home"][0].title == "CUDA_HOME=/opt/cuda does not exist"
 
 
+RTX_5090 = Gpu(0, "NVIDIA GeForce RTX 5090", "12.0", 32607)
+TORCH_27_CU128 = Torch("2.7.1+cu128", cuda="12.8")
+
+
+def _nvcc(version: str) -> Toolchain:
+    return Toolchain(nvcc=Tool(f"/usr/local/cuda-{version[:4]}/bin/nvcc", version))
+
+
+def test_nvcc_too_old_for_the_gpu(matrix: Matrix) -> None:
+    env = env_of(
+        {"torch": TORCH_27_CU128.version},
+        torch=TORCH_27_CU128,
+        gpus=(RTX_5090,),
+        driver=Driver("575.57.08"),
+        toolchain=_nvcc("12.4.131"),
+    )
+    found = codes(diagnose_environment(env, matrix))
+    [f] = found["build-nvcc-too-old"]
+    assert f.severity == "warning"
+    assert (
+        f.title == "nvcc 12.4.131 (/usr/local/cuda-12.4/bin/nvcc) cannot compile for NVIDIA GeForce RTX 5090 (sm_120)"
+    )
+    assert "from CUDA 12.8 on" in f.why and "Unsupported gpu architecture 'compute_120'" in f.why
+    assert f.fix[0].startswith("install the CUDA 12.8 toolkit (torch cu128's")
+    assert f.fix[1] == "export CUDA_HOME=/usr/local/cuda-12.8 PATH=/usr/local/cuda-12.8/bin:$PATH"
+    arch = matrix.nvcc_arch("12.0")
+    assert arch is not None and f.source == arch.source
+    assert "cuda-version-mismatch-build" not in found  # same CUDA major: only the arch is the problem
+
+
+def test_nvcc_too_new_for_the_gpu(matrix: Matrix) -> None:
+    """CUDA 13.0 dropped Pascal: nvcc 13 cannot compile for a GTX 1080; torch's cu126 asks for 12.6."""
+    torch = Torch("2.9.0+cu126", cuda="12.6")
+    gtx = Gpu(0, "NVIDIA GeForce GTX 1080", "6.1", 8192)
+    env = env_of({"torch": torch.version}, torch=torch, gpus=(gtx,), toolchain=_nvcc("13.0.88"))
+    found = codes(diagnose_environment(env, matrix))
+    [f] = found["build-nvcc-too-new"]
+    assert "cannot compile for NVIDIA GeForce GTX 1080 (sm_61)" in f.title
+    assert f.why.startswith("CUDA 12.9 was the last toolkit whose nvcc compiles for sm_61")
+    assert f.fix[0].startswith("install the CUDA 12.6 toolkit (torch cu126's")
+    assert "cuda-version-mismatch-build" in found  # nvcc 13 beside a CUDA 12 torch: both say so
+
+
+def test_nvcc_without_torch_names_the_toolkit_range(matrix: Matrix) -> None:
+    spark = Gpu(0, "NVIDIA GB10", "12.1")
+    env = env_of({}, gpus=(spark, RTX_5090), toolchain=_nvcc("12.8.93"))
+    [f] = codes(diagnose_environment(env, matrix))["build-nvcc-too-old"]  # sm_120 is fine with 12.8
+    assert "(sm_121)" in f.title
+    assert f.fix[0] == "install a CUDA toolkit >= 12.9 (compiles for sm_121, sm_120) and point CUDA_HOME at it"
+
+
+@pytest.mark.parametrize(
+    ("gpus", "toolchain"),
+    [
+        ((RTX_5090,), _nvcc("12.8.93")),  # nvcc knows sm_120
+        ((RTX_5090,), _nvcc("13.0.88")),
+        ((T4,), _nvcc("13.1.80")),  # Turing stays in CUDA 13
+        ((), _nvcc("12.4.131")),  # no GPU: nothing to compile for here
+        ((RTX_5090,), Toolchain()),  # no nvcc: nothing to judge
+        ((Gpu(0, "NVIDIA Graphics Device"),), _nvcc("12.4.131")),  # compute capability unknown
+    ],
+)
+def test_nvcc_arch_rule_is_quiet_otherwise(matrix: Matrix, gpus: tuple[Gpu, ...], toolchain: Toolchain) -> None:
+    env = env_of({"torch": TORCH_27_CU128.version}, torch=TORCH_27_CU128, gpus=gpus, toolchain=toolchain)
+    found = codes(diagnose_environment(env, matrix))
+    assert "build-nvcc-too-old" not in found and "build-nvcc-too-new" not in found, found
+
+
 def test_torchvision_for_another_torch(matrix: Matrix) -> None:
     env = env_of({**HEALTHY, "torchvision": "0.19.0"}, torch=TORCH_21, mmcv=Mmcv("2.1.0", "mmcv", ops=True))
     f = codes(diagnose_environment(env, matrix))["torchvision-mismatch"][0]

@@ -78,6 +78,7 @@ def test_every_record_cites_a_source(matrix: Matrix) -> None:
         *matrix.numpy_abi,
         *matrix.binaries.values(),
         *(d.build for d in matrix.binaries.values() if d.build is not None),
+        *matrix.nvcc_archs,
     ]
     missing = [r for r in records if not getattr(r, "source", "").strip()]
     assert missing == []
@@ -228,6 +229,29 @@ def test_numpy_file_is_validated_as_a_whole(broken_copy: Path) -> None:
     for where, what in expected:
         assert any(p.startswith(where) and what in p for p in problems), (where, what, problems)
     assert len(problems) == len(expected), problems
+
+
+def test_nvcc_archs_are_validated(broken_copy: Path) -> None:
+    nvidia = broken_copy / "nvidia.toml"
+    _edit(nvidia, '{ cc = "3.0", first = "7.0", last = "10.2" }', '{ cc = "3.0", first = "10.2", last = "7.0" }')
+    _edit(nvidia, '{ cc = "7.5", first = "10.0" }', '{ cc = "7.5", first = "10.0.1" }, { cc = "8.0", first = "11.0" }')
+    _edit(nvidia, '{ cc = "12.1", first = "12.9",', '{ cc = "12.1", firts = "12.9",')
+    _edit(
+        nvidia,
+        '  { cc = "10.3", first = "12.9", source = "https://docs.nvidia.com/cuda/archive/12.9.1/cuda-features-archive/index.html" },\n',
+        "",
+    )
+    problems = _problems(broken_copy)
+    expected = [
+        ("nvidia.toml: nvcc_archs cc 3.0:", "last 7.0 is older than first 10.2"),
+        ("nvidia.toml: nvcc_archs cc 7.5:", "first: expected a CUDA version 'X.Y', got '10.0.1'"),
+        ("nvidia.toml: (file):", "duplicate nvcc_archs cc '8.0'"),
+        ("nvidia.toml: nvcc_archs cc 12.1:", "unknown key 'firts'"),
+        ("nvidia.toml: nvcc_archs cc 12.1:", "missing required key 'first'"),
+        ("nvidia.toml: (file):", "gpu 'B300': no nvcc_archs row for compute capability 10.3"),
+    ]
+    for where, what in expected:
+        assert any(p.startswith(where) and what in p for p in problems), (where, what, problems)
 
 
 def test_clear_cache_rereads(broken_copy: Path) -> None:
@@ -388,6 +412,58 @@ def test_torch_build_arch_coverage(matrix: Matrix) -> None:
     assert not cu126.supports_cc("12.0")  # no Blackwell before cu128
     assert matrix.torch["2.9"].builds["cu130"].supports_cc("12.1")  # compute_120 PTX JIT
     assert not matrix.torch["2.9"].builds["cu130"].supports_cc("7.0")
+
+
+@pytest.mark.parametrize(
+    ("cc", "nvcc", "compiles"),
+    [
+        ("12.0", "12.4.131", False),  # RTX 5090: nvcc learned sm_120 in 12.8
+        ("12.0", "12.8.93", True),
+        ("12.0", "13.0.88", True),
+        ("12.1", "12.8.93", False),  # DGX Spark: sm_121 from 12.9
+        ("12.1", "12.9.86", True),
+        ("10.3", "12.8", False),  # B300: sm_103 from 12.9
+        ("10.1", "12.9.86", True),  # Thor as sm_101 until 12.9 ...
+        ("10.1", "13.0.88", False),
+        ("11.0", "12.9.86", False),  # ... and as sm_110 from 13.0
+        ("11.0", "13.0.88", True),
+        ("9.0", "11.7.99", False),  # H100: sm_90 from 11.8
+        ("8.9", "11.8.89", True),
+        ("8.7", "11.3.109", False),
+        ("8.6", "11.0.221", False),
+        ("8.6", "11.1.105", True),
+        ("8.0", "10.2.89", False),
+        ("7.5", "13.1.80", True),  # Turing stays
+        ("7.0", "12.9.86", True),  # Volta: the last is 12.9 ...
+        ("7.0", "13.0.88", False),  # ... CUDA 13.0 dropped sm_50-sm_72
+        ("6.1", "13.1", False),
+        ("5.0", "12.4", True),
+        ("3.7", "11.8", True),  # Kepler: the last is 11.8
+        ("3.7", "12.0.140", False),
+        ("12.0", "not a version", None),
+    ],
+)
+def test_nvcc_arch_ranges(matrix: Matrix, cc: str, nvcc: str, compiles: bool | None) -> None:
+    arch = matrix.nvcc_arch(cc)
+    assert arch is not None and arch.sm == "sm_" + cc.replace(".", "")
+    assert arch.compiles_with(nvcc) is compiles
+
+
+def test_nvcc_archs_match_a_real_cuda_13_nvcc(matrix: Matrix) -> None:
+    """`nvcc --list-gpu-arch` of CUDA 13.0.88 (V13.0.88, captured on an H200 machine): the data must
+    say exactly these compile, and nothing else it lists."""
+    listed = "compute_75 compute_80 compute_86 compute_87 compute_88 compute_89 compute_90 compute_100 compute_110 compute_103 compute_120 compute_121"
+    real = {f"{int(a[8:-1])}.{a[-1]}" for a in listed.split()}
+    by_data = {a.compute_capability for a in matrix.nvcc_archs if a.compiles_with("13.0.88")}
+    assert by_data == real
+
+
+def test_every_known_gpu_has_an_nvcc_range(matrix: Matrix) -> None:
+    assert matrix.nvcc_arch("9.9") is None
+    for gpu in matrix.gpus:
+        arch = matrix.nvcc_arch(gpu.compute_capability)
+        assert arch is not None, gpu
+        assert arch.last is None or Version(arch.last) >= Version(arch.first)
 
 
 def test_toolkit_name(matrix: Matrix) -> None:

@@ -4,8 +4,8 @@ The oracle is tests/plan_rules.py: hard rules written from matrices/ alone, plus
 over all (torch build, mmcv release, toolkit releases, mmengine) that must find nothing before a
 conflict counts as real. Generated machines: CPython 3.8-3.13 on Linux, Windows or macOS; no torch
 or one of torch.toml's builds; no GPU or one or two from nvidia.toml's GPU table with a driver
-between 450 and 590 (sometimes with a forward-compat libcuda); 1-4 toolkits with optional pins
-drawn from toolkits.toml; the --torch / --cuda / --no-build options.
+between 450 and 590 (sometimes with a forward-compat libcuda); sometimes an nvcc from 11.1 to 13.0;
+1-4 toolkits with optional pins drawn from toolkits.toml; the --torch / --cuda / --no-build options.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ DRIVERS = (
     "550.54.15", "555.42.06", "560.35.03", "570.124.06", "575.57.08", "580.95.05", "590.44.01",
 )  # fmt: skip
 GPUS = tuple((g.match, g.compute_capability) for g in MATRIX.gpus)
+NVCCS = ("11.1.105", "11.7.99", "11.8.89", "12.1.105", "12.4.131", "12.6.85", "12.8.93", "12.9.86", "13.0.88")
 
 
 @st.composite
@@ -51,6 +52,8 @@ def machines(draw: st.DrawFn) -> dict[str, Any]:
         "gpus": [],
         "packages": {},
     }
+    if system != "Darwin" and draw(st.integers(0, 2)) == 0:  # a CUDA toolkit: its nvcc builds mmcv's CUDA ops
+        doc["toolchain"] = {"nvcc": {"path": "/usr/local/cuda/bin/nvcc", "version": draw(st.sampled_from(NVCCS))}}
     if system != "Darwin" and draw(st.booleans()):
         names = draw(st.lists(st.sampled_from(GPUS), min_size=1, max_size=2))
         doc["gpus"] = [{"name": f"NVIDIA {n}", "compute_capability": cc} for n, cc in names]
@@ -133,15 +136,29 @@ _ASK = (["mmpose", "mmdeploy"], {"mmpose": SpecifierSet(), "mmdeploy": Specifier
 _AUTO = {"torch": "auto", "cuda": None, "no_build": False}
 
 
-# Drawn rarely at random, so checked every run: the compiled-dependency rules (numpy.toml) on the
-# Pythons where they change: a NumPy-1 xtcocotools wheel, its sdist built here, no build at all.
-@example(doc=_linux("3.11.9", "2.13.0+cpu"), request=_ASK, opts={**_AUTO, "torch": "keep"})
-@example(doc=_linux("3.12.7"), request=_ASK, opts=_AUTO)
-@example(doc=_linux("3.13.1"), request=_ASK, opts=_AUTO)
-@example(doc=_linux("3.13.1", "2.11.0+cpu"), request=(["mmdeploy"], {"mmdeploy": SpecifierSet()}), opts=_AUTO)
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=machines(), request=requests(), opts=options())
-def test_every_plan_obeys_the_hard_rules_and_every_conflict_is_real(
+@st.composite
+def build_machines(draw: st.DrawFn) -> dict[str, Any]:
+    """A Linux machine where mmcv must be compiled (Python 3.12+: no mmcv wheel), always with an nvcc:
+    one or two GPUs on a recent driver, or none (a docker image built without a GPU)."""
+    python = draw(st.sampled_from(PYTHONS[-2:]))
+    doc: dict[str, Any] = {
+        "schema": 1,
+        "python": {"version": python},
+        "platform": {"system": "Linux", "machine": "x86_64", "cpus": 8},
+        "torch": None,
+        "driver": None,
+        "gpus": [],
+        "packages": {},
+        "toolchain": {"nvcc": {"path": "/usr/local/cuda/bin/nvcc", "version": draw(st.sampled_from(NVCCS))}},
+    }
+    if draw(st.integers(0, 3)) > 0:
+        names = draw(st.lists(st.sampled_from(GPUS), min_size=1, max_size=2))
+        doc["gpus"] = [{"name": f"NVIDIA {n}", "compute_capability": cc} for n, cc in names]
+        doc["driver"] = {"version": draw(st.sampled_from(DRIVERS[-4:]))}
+    return _with_torch(draw, doc, python, "Linux")
+
+
+def _obeys_the_hard_rules(
     doc: dict[str, Any], request: tuple[list[str], dict[str, SpecifierSet]], opts: dict[str, Any]
 ) -> None:
     texts, specs = request
@@ -156,3 +173,27 @@ def test_every_plan_obeys_the_hard_rules_and_every_conflict_is_real(
         found = witness(env, ask, MATRIX)
         assert found is None, f"the planner gave up ({plan.conflict.summary}) but this stack works: {found}"
         assert any(c.constraint and c.source for c in plan.conflict.clashes), plan.conflict
+
+
+# Drawn rarely at random, so checked every run: the compiled-dependency rules (numpy.toml) on the
+# Pythons where they change: a NumPy-1 xtcocotools wheel, its sdist built here, no build at all.
+@example(doc=_linux("3.11.9", "2.13.0+cpu"), request=_ASK, opts={**_AUTO, "torch": "keep"})
+@example(doc=_linux("3.12.7"), request=_ASK, opts=_AUTO)
+@example(doc=_linux("3.13.1"), request=_ASK, opts=_AUTO)
+@example(doc=_linux("3.13.1", "2.11.0+cpu"), request=(["mmdeploy"], {"mmdeploy": SpecifierSet()}), opts=_AUTO)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=machines(), request=requests(), opts=options())
+def test_every_plan_obeys_the_hard_rules_and_every_conflict_is_real(
+    doc: dict[str, Any], request: tuple[list[str], dict[str, SpecifierSet]], opts: dict[str, Any]
+) -> None:
+    _obeys_the_hard_rules(doc, request, opts)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=build_machines(), request=requests(), opts=options())
+def test_source_builds_obey_the_nvcc_rules(
+    doc: dict[str, Any], request: tuple[list[str], dict[str, SpecifierSet]], opts: dict[str, Any]
+) -> None:
+    """Where mmcv is compiled, nvcc must be of torch's CUDA major and compile for every GPU's arch
+    (and, without a GPU, for every arch in TORCH_CUDA_ARCH_LIST); where none can, no stack."""
+    _obeys_the_hard_rules(doc, request, {**opts, "no_build": False})

@@ -7,7 +7,7 @@ A scenario is {"description", "env", "request", "options", "expect"}:
 - expect: "ok", and for a plan any of "stack" (only the keys asserted), "absent" (names not in
   the stack), "compiles", "torch_changed", "build_env" / "build_env_absent" (the compiling
   step's variables), "torch_index" (where a changed torch comes from; null = PyPI),
-  "wheel_index" (the mmcv find-links page), "pins", "pins_absent", "steps_mention"; for a
+  "wheel_index" (the mmcv find-links page), "pins", "pins_absent", "steps_mention", "warnings_mention"; for a
   conflict, "conflict_mentions" (text the summary or a clash, or its source, must contain); for either,
   "rejected_mentions" (text the alternatives must contain: other runtimes where it works).
 Every ok plan must also pass the hard rules of tests/plan_rules.py, and for every conflict the
@@ -38,7 +38,8 @@ TOP_KEYS = {"description", "env", "request", "options", "expect"}
 OPTION_KEYS = {"torch", "cuda", "no_build"}
 EXPECT_KEYS = {
     "ok", "stack", "absent", "compiles", "torch_changed", "build_env", "build_env_absent",
-    "torch_index", "wheel_index", "pins", "pins_absent", "steps_mention", "conflict_mentions", "rejected_mentions",
+    "torch_index", "wheel_index", "pins", "pins_absent", "steps_mention", "warnings_mention", "conflict_mentions",
+    "rejected_mentions",
 }  # fmt: skip
 
 
@@ -140,3 +141,5 @@ def test_scenario(path: Path) -> None:
     shell = "\n".join(s.shell() for s in plan.steps)
     for needle in expect.get("steps_mention", []):
         assert needle in shell, shell
+    for needle in expect.get("warnings_mention", []):
+        assert any(needle in w for w in plan.warnings), plan.warnings

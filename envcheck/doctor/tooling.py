@@ -10,8 +10,9 @@ from envcheck.deps import route
 from envcheck.doctor import Finding, pip_install
 from envcheck.doctor.gpu import version_tuple
 from envcheck.doctor.packages import installed_mmcv
-from envcheck.facts import CudaHome, Environment, Mmcv, Tool, Torch, parse_version
+from envcheck.facts import CudaHome, Environment, Gpu, Mmcv, Tool, Torch, parse_version
 from envcheck.matrix import Matrix
+from envcheck.nvccarch import arch_gaps, toolkit_for
 from envcheck.resolve import python_minor
 
 PKG_RESOURCES_REMOVED = Version("82")  # setuptools NEWS v82.0.0 (2026-02-08)
@@ -160,6 +161,41 @@ def nvcc_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         )
 
 
+def nvcc_arch_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
+    """nvcc here cannot compile for a GPU here: a source build of CUDA ops for it fails (mmcv's, any)."""
+    nvcc = env.toolchain.nvcc
+    gpus: tuple[Gpu, ...] = env.gpu_list or (env.deep.devices if env.deep else ())
+    if not isinstance(nvcc, Tool) or not gpus:
+        return
+    gaps = arch_gaps(matrix, nvcc.version, gpus)
+    if not gaps:
+        return
+    torch = env.torch
+    tag = torch.cuda_tag if isinstance(torch, Torch) and torch.cuda else None
+    toolkit = toolkit_for(matrix, [g.compute_capability for g in gpus if g.compute_capability], tag)
+    fix = [toolkit.text]
+    if toolkit.version and env.platform and env.platform.key == "linux":
+        home = f"/usr/local/cuda-{toolkit.version}"
+        fix.append(f"export CUDA_HOME={home} PATH={home}/bin:$PATH")
+    fix.append("envcheck plan mmdet   (a prebuilt mmcv wheel where one exists, else the toolkit a build needs)")
+    for gap in gaps:
+        arch = gap.arch
+        fatal = f"`nvcc fatal : Unsupported gpu architecture 'compute_{arch.sm[3:]}'`"
+        yield Finding(
+            "build-nvcc-too-old" if gap.too_old else "build-nvcc-too-new",
+            "warning",
+            f"nvcc {nvcc.version} ({nvcc.path}) cannot compile for {gap.gpu} ({arch.sm})",
+            (
+                f"nvcc compiles for {arch.sm} from CUDA {arch.first} on"
+                if gap.too_old
+                else f"CUDA {arch.last} was the last toolkit whose nvcc compiles for {arch.sm}"
+            )
+            + f": a source build of CUDA ops for this GPU (mmcv with FORCE_CUDA=1) stops at {fatal}",
+            tuple(fix),
+            arch.source,
+        )
+
+
 def weights_only_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
     torch, engine = env.torch, env.version_of("mmengine")
     if not (isinstance(torch, Torch) and engine):
@@ -250,6 +286,7 @@ RULES = (
     prebuilt_wheel_rule,
     mim_pip_rule,
     nvcc_rule,
+    nvcc_arch_rule,
     weights_only_rule,
     numpy_rule,
 )

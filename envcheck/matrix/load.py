@@ -39,6 +39,7 @@ from envcheck.matrix.records import (
     MmcvRelease,
     MmengineRelease,
     NumpyAbi,
+    NvccArch,
     Profile,
     Requirement,
     SdistBuild,
@@ -669,17 +670,23 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         gpus.append(GpuModel(r.text("match"), cc, r.source(src)))
     fwd = _Reader(problems, f, "forward_compat", data.get("forward_compat", {}), _keys("gpus source"))
     fwd.source()
+    archs = _nvcc_archs(problems, f, data)
     whole = _Reader(
         problems,
         f,
         "(file)",
         data,
-        _keys("schema updated toolkit_drivers minor_compat branches forward_compat gpus"),
+        _keys("schema updated toolkit_drivers minor_compat branches forward_compat gpus nvcc_archs"),
     )
     _check_duplicates(whole, "toolkit_drivers cuda", [x.cuda for x in floors])
     _check_duplicates(whole, "minor_compat cuda_major", [x.cuda for x in compat])
     _check_duplicates(whole, "branch", [str(b.branch) for b in branches])
     _check_duplicates(whole, "gpu match", [_words(g.match) for g in gpus])
+    _check_duplicates(whole, "nvcc_archs cc", [a.compute_capability for a in archs])
+    known = {a.compute_capability for a in archs}
+    for g in gpus:  # the planner and doctor ask nvcc_archs about every GPU they can name
+        if g.compute_capability and _CC.match(g.compute_capability) and g.compute_capability not in known:
+            whole.bad(f"gpu {g.match!r}: no nvcc_archs row for compute capability {g.compute_capability}")
     by_cuda = {x.cuda: x for x in floors}
     for b in branches:
         floor = by_cuda.get(b.cuda)
@@ -693,7 +700,29 @@ def _nvidia_file(problems: list[str], data: dict[str, Any]) -> dict[str, Any]:
         "branches": tuple(sorted(branches, key=lambda b: b.branch)),
         "gpus": tuple(gpus),
         "forward": fwd.texts("gpus", required=True),
+        "nvcc_archs": tuple(archs),
     }
+
+
+_CUDA_MINOR = re.compile(r"^\d+\.\d+$")
+
+
+def _nvcc_archs(problems: list[str], f: str, data: dict[str, Any]) -> list[NvccArch]:
+    out: list[NvccArch] = []
+    src, rows = _rows(problems, f, "nvcc_archs", data)
+    for r in rows:
+        r.record = f"nvcc_archs cc {r.raw.get('cc', '?')}"
+        _only(r, _keys("cc first last source"))
+        cc, first, last = r.text("cc"), r.text("first"), r.opt_text("last")
+        if cc and not _CC.match(cc):
+            r.bad(f"cc: expected 'X.Y', got {cc!r}")
+        for key, value in (("first", first), ("last", last)):
+            if value and not _CUDA_MINOR.match(value):
+                r.bad(f"{key}: expected a CUDA version 'X.Y', got {value!r}")
+        if first and last and _CUDA_MINOR.match(first) and _CUDA_MINOR.match(last) and Version(last) < Version(first):
+            r.bad(f"last {last} is older than first {first}")
+        out.append(NvccArch(cc, first, last, r.source(src)))
+    return out
 
 
 def _only(r: _Reader, keys: frozenset[str]) -> None:
@@ -975,6 +1004,7 @@ def _build(root: Path) -> Matrix:
         numpy_abi=parsed["numpy.toml"]["abi"],
         numpy1_pins=parsed["numpy.toml"]["numpy1"],
         binaries=_frozen(parsed["numpy.toml"]["binaries"]),
+        nvcc_archs=nv["nvcc_archs"],
         root=root,
     )
     for rel in list(matrix.mmcv.values()) + list(matrix.mmcv_full.values()):

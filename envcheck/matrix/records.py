@@ -344,6 +344,39 @@ class GpuModel:
 
 
 @dataclass(frozen=True)
+class NvccArch:
+    """The CUDA toolkits whose nvcc can compile for one GPU architecture (cubin sm_XY, PTX compute_XY).
+
+    Outside [first, last] nvcc stops at `nvcc fatal : Unsupported gpu architecture 'compute_XY'`.
+    Versions are CUDA major.minor: every update of that minor counts.
+    """
+
+    compute_capability: str  # "12.0"
+    first: str  # "12.8": the first toolkit whose nvcc knows sm_120
+    last: str | None  # "12.9": the last one that still does; None = every later toolkit so far
+    source: str
+
+    @property
+    def sm(self) -> str:
+        return "sm_" + self.compute_capability.replace(".", "")
+
+    def compiles_with(self, nvcc: str) -> bool | None:
+        """Whether nvcc `nvcc` ("12.4", "12.4.131") compiles for this arch; None when unparsable."""
+        have = _cuda_minor(nvcc)
+        if have is None:
+            return None
+        first = _cuda_minor(self.first) or (0, 0)
+        last = _cuda_minor(self.last) if self.last else None
+        return first <= have and (last is None or have <= last)
+
+
+def _cuda_minor(text: str | None) -> tuple[int, int] | None:
+    """ "12.4.131", "12.4", "V12.4.131" -> (12, 4); None for garbage."""
+    m = _MINOR.match((text or "").strip().lstrip("vV"))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     description: str
@@ -487,6 +520,7 @@ class Matrix:
     numpy_abi: tuple[NumpyAbi, ...] = ()
     numpy1_pins: tuple[str, ...] = ()  # what a stack with a NumPy-1 binary pins: numpy<2, an OpenCV for it
     binaries: Mapping[str, BinaryDist] = field(default_factory=dict)  # compiled dependencies, by name
+    nvcc_archs: tuple[NvccArch, ...] = ()  # which CUDA toolkits compile for which compute capability
     root: Path | None = None
 
     # -- lookups --------------------------------------------------------------------------
@@ -556,6 +590,10 @@ class Matrix:
                 return cc
         return None
 
+    def nvcc_arch(self, compute_capability: str) -> NvccArch | None:
+        """The nvcc support range of one compute capability ("12.0"); None when not in the data."""
+        return self._nvcc_archs.get(compute_capability.strip())
+
     def supports_forward_compat(self, gpu_name: str) -> bool:
         hay = f" {_words(gpu_name)} "
         return any(f" {_words(g)} " in hay for g in self.forward_compat_gpus)
@@ -574,6 +612,10 @@ class Matrix:
         """The NumPy-ABI record of a distribution, if its wheels are (or were) NumPy-1 builds."""
         name = canonicalize_name(package)
         return next((a for a in self.numpy_abi if a.package == name), None)
+
+    @functools.cached_property
+    def _nvcc_archs(self) -> Mapping[str, NvccArch]:
+        return {a.compute_capability: a for a in self.nvcc_archs}
 
     @functools.cached_property
     def _gpu_patterns(self) -> tuple[tuple[str, str], ...]:
