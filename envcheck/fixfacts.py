@@ -161,7 +161,7 @@ def gather(env: Environment | None, log: LogFacts, matrix: Matrix | None = None)
     packages = dict(log.packages)
     if env is not None:
         packages.update(env.packages)
-    values: dict[str, str] = {"python": "python", "setuptools_pin": "setuptools<82"}
+    values: dict[str, str] = {"python": "python", "setuptools_pin": "setuptools<82", "setuptools_max": "82"}
     py = env.python if env is not None and isinstance(env.python, PythonInfo) else None
     if py is not None:
         values["python"] = py.executable or "python"
@@ -188,7 +188,8 @@ def gather(env: Environment | None, log: LogFacts, matrix: Matrix | None = None)
     )  # fmt: skip
     values["mmcv_dist"] = "mmcv-full" if full else "mmcv"
     if matrix is not None:
-        values["setuptools_pin"] = f"setuptools<{matrix.mmcv_build.setuptools_max_exclusive}"
+        values["setuptools_max"] = matrix.mmcv_build.setuptools_max_exclusive
+        values["setuptools_pin"] = f"setuptools<{values['setuptools_max']}"
     tag, py_version = values.get("cuda_tag"), values.get("python_version")
     if matrix is not None and minor and tag and _index_has_wheels(matrix, plat, minor, tag, py_version):
         major, _, mi = minor.partition(".")
