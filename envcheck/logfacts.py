@@ -50,8 +50,8 @@ _INDEX = re.compile(r"/mmcv/dist/(?P<tag>cu\d+|cpu)/torch(?P<minor>\d+\.\d+)", r
 _TORCH_INDEX = re.compile(r"download\.pytorch\.org/whl/(?P<tag>cu\d+|cpu)\b", re.IGNORECASE)
 # Where a log names the OpenMMLab package it ran or installed: a traceback frame's path, an import,
 # an install command ("mim install mmdet", "pip install -U mmsegmentation==1.2.2").
-_FRAME = re.compile(r'File "(?P<path>[^"]+)"', re.IGNORECASE)
-_PATH_PART = re.compile(r"[/\\](?P<name>mm[a-z0-9]+)(?=[/\\])", re.IGNORECASE)
+_FRAME = re.compile(r'(?P<path>[^"]+)", line \d+', re.IGNORECASE)  # a frame, even one cut at its start
+_PATH_PART = re.compile(r"(?:^|[/\\])(?P<name>mm[a-z0-9]+)(?=[/\\])", re.IGNORECASE)
 _IMPORT = re.compile(r"^\W*(?:>>>\s*)?(?:from|import)\s+(?P<name>mm[a-z0-9]+)\b", re.IGNORECASE)
 _INSTALL_NAMES = re.compile(r"\b(?:mim|pip3?)\s+install\b(?P<rest>[^\n#]*)", re.IGNORECASE)
 _NAME = re.compile(r"(?<![\w./-])(?P<name>mm[a-z0-9]+)(?![\w/])", re.IGNORECASE)
@@ -201,7 +201,7 @@ EXTRACTORS: tuple[tuple[tuple[str, ...], re.Pattern[str], _Handler], ...] = (
     (("install",), _INSTALL_CMD, _install_cmd),
     (("/mmcv/dist/",), _INDEX, _index),
     (("download.pytorch.org/whl/",), _TORCH_INDEX, _torch_index),
-    (('file "',), _FRAME, _frame),
+    (('", line ',), _FRAME, _frame),
     (("from mm", "import mm"), _IMPORT, _import),
     ((" install ",), _INSTALL_NAMES, _install_names),
     (("cuda compilation tools",), _NVCC, _nvcc),

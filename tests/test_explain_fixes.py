@@ -141,15 +141,16 @@ def test_undefined_symbol_without_a_wheel_leads_with_the_planner_for_the_install
     )
 
 
-def test_undefined_symbol_in_a_pasted_log_plans_for_the_toolkit_in_its_traceback(matrix: Matrix) -> None:
-    d = _top("mmdet-5547-undefined-symbol-device", None, matrix)
+@pytest.mark.parametrize("log_id", ["mmdet-5547-undefined-symbol-device", "mmcv-802-undefined-symbol-dispatchkeyguard"])
+def test_undefined_symbol_in_a_pasted_log_plans_for_the_toolkit_in_its_traceback(log_id: str, matrix: Matrix) -> None:
+    d = _top(log_id, None, matrix)  # mmcv-802's traceback is cut: it starts at `mmdet/apis/inference.py", line 6`
     assert d.fix[0] == "python -m pip uninstall -y mmcv"
     assert d.fix[1].startswith("envcheck plan mmdet --torch keep --format shell")
     assert len(d.fix) == 2
 
 
 def test_undefined_symbol_without_a_wheel_or_a_toolkit_builds_a_pinned_mmcv_against_this_torch(matrix: Matrix) -> None:
-    d = _top("mmcv-802-undefined-symbol-dispatchkeyguard", without_wheel(mmcv="2.0.1"), matrix)
+    d = _top("mmdet-3991-undefined-symbol-recompile", without_wheel(mmcv="2.0.1"), matrix)  # names no toolkit
     # mmcv 2.0.1 compiles with C++14, which torch 2.11's headers reject: 2.1.0 is the one to build
     assert d.fix == (
         f"{PY} -m pip uninstall -y mmcv",
