@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from envcheck.facts import Environment
-from envcheck.fixfacts import WHEN, FixFacts, derived, gather
+from envcheck.fixfacts import FixFacts, derived, gather
+from envcheck.guards import WHEN
 from envcheck.logfacts import extract
 from envcheck.logtext import Evidence, LogText, suspicious_lines
 from envcheck.matrix import Matrix
@@ -168,15 +169,18 @@ def _render(template: str, values: Mapping[str, str], labels: Mapping[str, str],
 
 
 def _fix(sig: Signature, values: Mapping[str, str], labels: Mapping[str, str]) -> tuple[str, ...]:
+    """Each step: its first alternative whose placeholders are all known; a step with none is left out.
+
+    A fix is exact commands (or an envcheck command that prints them), never a template with
+    <what is missing> for the user to fill in.
+    """
     steps: list[str] = []
     for alternatives in sig.fix:
-        chosen = None
         for alt in alternatives:
             text, missing = _render(alt, values, labels, command=True)
             if not missing:
-                chosen = text
+                steps.append(text)
                 break
-        steps.append(chosen if chosen is not None else _render(alternatives[-1], values, labels, True)[0])
     return tuple(steps)
 
 

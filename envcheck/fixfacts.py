@@ -2,96 +2,31 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Callable
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from envcheck.facts import CudaHome, Driver, Environment, Gpu, Mmcv, PlatformInfo, PythonInfo, Torch
+from envcheck.guards import PYPI, generations, guard_ops, same_generation
+from envcheck.guards import version_or_none as _v
 from envcheck.logfacts import LogFacts
 from envcheck.matrix import Guard, Matrix, MmcvRelease, TorchBuild, torch_minor
 
-DEFAULT_INDEX = "https://download.openmmlab.com/mmcv/dist/{cuda_tag}/torch{major}.{minor}/index.html"
-_GUARD_OP = re.compile(r"(>=|<=|==|!=|>|<)\s*\(?\s*(\d+(?:\s*[.,]\s*\d+)*(?:rc\d+|[ab]\d+)?)")
-_PYPI = {"mmcv": "mmcv", "mmdetection": "mmdet", "mmdet": "mmdet", "mmengine": "mmengine",
-         "mmsegmentation": "mmsegmentation", "mmpretrain": "mmpretrain"}  # fmt: skip
-# Toolkits by OpenMMLab generation: the first major version that needs mmcv 2.x.
-_TWO_ZERO = {"mmdet": 3, "mmsegmentation": 1, "mmpose": 1, "mmocr": 1, "mmrotate": 1, "mmyolo": 0,
-             "mmpretrain": 0, "mmengine": 0, "mmdet3d": 1, "mmaction2": 1, "mmagic": 0}  # fmt: skip
-_ONE_ZERO = ("mmcls", "mmtrack", "mmedit")
+# What `envcheck plan` accepts, by the names logs use, for when matrices/ could not be loaded.
+_TOOLKITS = ("mmdet", "mmsegmentation", "mmpose", "mmocr", "mmdeploy", "mmcls", "mmpretrain", "mmdet3d",
+             "mmyolo", "mmaction2", "mmedit", "mmagic")  # fmt: skip
+_ALIASES = {"mmdetection": "mmdet", "mmseg": "mmsegmentation", "mmaction": "mmaction2", "mmdetection3d": "mmdet3d",
+            "mmclassification": "mmpretrain", "mmediting": "mmagic"}  # fmt: skip
 
 
-def _v(text: str | None) -> Version | None:
-    try:
-        return Version(text) if text else None
-    except InvalidVersion:
-        return None
-
-
-def guard_ops(spec: str) -> list[tuple[str, str]]:
-    """ "mmcv>=2.0.0rc4, <2.2.0." / ">=(1, 3, 13, 0), <(1, 7, 0)" -> [(">=", "2.0.0rc4"), ("<", "2.2.0")]."""
-    return [(op, re.sub(r"\s*[.,]\s*", ".", ver)) for op, ver in _GUARD_OP.findall(spec)]
-
-
-def _major_range(spec: str) -> tuple[int | None, int | None]:
-    """The lowest and highest major version a guard admits: ">=2.0.0rc4, <2.2.0" -> (2, 2)."""
-    low = high = None
-    for op, ver in guard_ops(spec):
-        parsed = _v(ver)
-        if parsed is None:
-            continue
-        if op in (">=", ">", "=="):
-            low = parsed.major
-        if op in ("<=", "=="):
-            high = parsed.major
-        elif op == "<":
-            exact_major = not any(parsed.release[1:]) and parsed.pre is None
-            high = parsed.major - 1 if exact_major else parsed.major
-    return low, high
-
-
-def same_generation(installed: str, spec: str) -> bool | None:
-    """Whether the installed major version lies in the majors the guard asks for (None: unknown)."""
-    got = _v(installed.split("+")[0])
-    low, high = _major_range(spec)
-    if got is None or (low is None and high is None):
-        return None
-    return (low is None or got.major >= low) and (high is None or got.major <= high)
-
-
-def _interval_disjoint(a: str, b: str) -> bool:
-    def bounds(spec: str) -> tuple[Version | None, Version | None]:
-        low = high = None
-        for op, ver in guard_ops(spec):
-            parsed = _v(ver)
-            if parsed is not None and op in (">=", ">", "=="):
-                low = parsed
-            if parsed is not None and op in ("<=", "<", "=="):
-                high = parsed
-        return low, high
-
-    (la, ha), (lb, hb) = bounds(a), bounds(b)
-    return bool((la and hb and la > hb) or (lb and ha and lb > ha))
-
-
-def _generations(packages: Mapping[str, str]) -> set[int]:
-    """1 and/or 2: the OpenMMLab generations the installed packages belong to."""
-    gens: set[int] = set()
-    for name, version in packages.items():
-        parsed = _v(version.split("+")[0])
-        if parsed is None:
-            continue
-        if name == "mmcv-full":
-            gens.add(1)
-        elif name == "mmcv":
-            gens.add(2 if parsed.major >= 2 else 1)
-        elif name in _TWO_ZERO:
-            gens.add(2 if parsed.major >= _TWO_ZERO[name] else 1)
-        elif name in _ONE_ZERO:
-            gens.add(1)
-    return gens
+def toolkit_dist(name: str, matrix: Matrix | None) -> str | None:
+    """The PyPI name of a toolkit as a log or a user spells it (MMDetection, mmseg ...); None: no toolkit."""
+    if matrix is not None:
+        return matrix.toolkit_name(name)
+    key = name.strip().lower().replace("_", "-")
+    key = _ALIASES.get(key, key)
+    return key if key in _TOOLKITS else None
 
 
 @dataclass
@@ -105,6 +40,64 @@ class FixFacts:
     matrix: Matrix | None = None
     platform: str = "linux"
     extra: dict[str, str] = field(default_factory=dict)
+    toolkits: list[str] = field(default_factory=list)  # PyPI names installed or named in the log
+
+    def plan(self, also: tuple[str, ...] = (), any_generation: bool = False) -> str | None:
+        """`envcheck plan TOOLKIT...` for the toolkits seen (and `also`), for this Python; None when
+        there are none, or (unless `any_generation`) when the stack is OpenMMLab 1.0 (mmcv-full):
+        the planner resolves 2.0 stacks only, so its plan would move the user to another generation."""
+        if self.values.get("mmcv_dist") != "mmcv" and not any_generation:
+            return None
+        named = {d for n in also if (d := toolkit_dist(n, self.matrix))} | set(self.toolkits)
+        order = list(self.matrix.toolkits) if self.matrix is not None else list(_TOOLKITS)
+        names = [n for n in order if n in named]  # a fixed order: stable output
+        if not names:
+            return None
+        python = self.values.get("python", "python")
+        return "envcheck plan " + " ".join(names) + (f" --python {python}" if python != "python" else "")
+
+    def mmcv_to_build(self, spec: str | None = None, dist: str | None = None) -> str | None:
+        """The newest mmcv (of `dist`, else this stack's distribution) that compiles against this
+        torch, passes `spec` (or else the toolkits' guards) and is no pre-release; None without a matrix."""
+        m, dist = self.matrix, dist or self.values.get("mmcv_dist", "mmcv")
+        if m is None:
+            return None
+        releases: Mapping[str, MmcvRelease] = m.mmcv_full if dist == "mmcv-full" else m.mmcv
+        torch = self.values.get("torch_version")
+        found = [v for v, r in releases.items() if not Version(v).is_prerelease
+                 and (torch is None or r.can_build_against(torch))]  # fmt: skip
+        if spec:
+            guards = [Guard(op, ver) for op, ver in guard_ops(spec) if _v(ver)]
+            found = [v for v in found if all(g.allows(v) for g in guards)]
+        else:
+            found = self._toolkit_ok(found)
+        return max(found, key=Version) if found else None
+
+    def guard_pin(self, name: str, spec: str) -> str | None:
+        """`mmdet==3.1.0`: the newest release of a pure-Python package (a toolkit, mmengine) inside a
+        guard's range that the installed mmcv and mmengine pass too; None unless the facts make it exact."""
+        m = self.matrix
+        guards = [Guard(op, ver) for op, ver in guard_ops(spec) if _v(ver)]
+        if m is None or not guards:
+            return None
+        if name == "mmengine":
+            dist, versions = "mmengine", list(m.mmengine)
+            ok = [v for v in versions if all(self._allows(m, n, tv, v, dep="mmengine") for n, tv in self._installed())]
+        else:
+            dist = m.toolkit_name(name) or ""
+            mmcv, engine = self.packages.get("mmcv"), self.packages.get("mmengine")
+            if not dist or not mmcv:  # which release works depends on the mmcv it has to import
+                return None
+            releases = m.toolkits.get(dist, {}).values()
+            ok = [
+                r.version for r in releases if r.allows("mmcv", mmcv) and (not engine or r.allows("mmengine", engine))
+            ]
+        ok = [v for v in ok if all(g.allows(v) for g in guards) and not Version(v).is_prerelease]
+        return f"{dist}=={max(ok, key=Version)}" if ok else None
+
+    def _installed(self) -> list[tuple[str, str]]:
+        m = self.matrix
+        return [(n, v) for n, v in self.packages.items() if m is not None and m.toolkit_name(n)]
 
     def mmcv_for(self, spec: str | None = None, dist: str | None = None) -> str | None:
         """The newest mmcv with a wheel for this torch/CUDA/Python that the toolkits (or `spec`) accept."""
@@ -138,9 +131,9 @@ class FixFacts:
         return ok or versions
 
     @staticmethod
-    def _allows(m: Matrix, toolkit: str, version: str, mmcv: str) -> bool:
+    def _allows(m: Matrix, toolkit: str, version: str, dep_version: str, dep: str = "mmcv") -> bool:
         release = m.toolkit(toolkit, version)
-        return release is None or release.requirement("mmcv") is None or release.allows("mmcv", mmcv)
+        return release is None or release.requirement(dep) is None or release.allows(dep, dep_version)
 
 
 def _torch(env: Environment | None, log: LogFacts) -> tuple[str | None, str | None]:
@@ -155,6 +148,9 @@ def _torch(env: Environment | None, log: LogFacts) -> tuple[str | None, str | No
         cuda = f"{local[2:-1]}.{local[-1]}"
     elif local == "cpu":
         cuda = "cpu"
+    elif cuda is None and log.torch_index_tag:  # torch from the PyTorch index of that build
+        tag = log.torch_index_tag
+        cuda = "cpu" if tag == "cpu" else f"{tag[2:-1]}.{tag[-1]}"
     elif cuda is None and log.index_tag:
         cuda = "cpu" if log.index_tag == "cpu" else f"{log.index_tag[2:-1]}.{log.index_tag[-1]}"
     return version, cuda
@@ -165,7 +161,7 @@ def gather(env: Environment | None, log: LogFacts, matrix: Matrix | None = None)
     packages = dict(log.packages)
     if env is not None:
         packages.update(env.packages)
-    values: dict[str, str] = {"python": "python", "setuptools_pin": "setuptools<82"}
+    values: dict[str, str] = {"python": "python", "setuptools_pin": "setuptools<82", "setuptools_max": "82"}
     py = env.python if env is not None and isinstance(env.python, PythonInfo) else None
     if py is not None:
         values["python"] = py.executable or "python"
@@ -192,33 +188,55 @@ def gather(env: Environment | None, log: LogFacts, matrix: Matrix | None = None)
     )  # fmt: skip
     values["mmcv_dist"] = "mmcv-full" if full else "mmcv"
     if matrix is not None:
-        values["setuptools_pin"] = f"setuptools<{matrix.mmcv_build.setuptools_max_exclusive}"
-    if minor and "cuda_tag" in values and _index_has_wheels(matrix, plat, minor, values["cuda_tag"]):
+        values["setuptools_max"] = matrix.mmcv_build.setuptools_max_exclusive
+        values["setuptools_pin"] = f"setuptools<{values['setuptools_max']}"
+    tag, py_version = values.get("cuda_tag"), values.get("python_version")
+    if matrix is not None and minor and tag and _index_has_wheels(matrix, plat, minor, tag, py_version):
         major, _, mi = minor.partition(".")
-        template = matrix.wheel_index if matrix is not None else DEFAULT_INDEX
-        values["mmcv_index"] = template.format(cuda_tag=values["cuda_tag"], major=major, minor=mi)
-    facts = FixFacts(values, {}, log, packages, matrix, plat)
-    for name, dist in (("mmcv_for_torch", None), ("mmcv_full_for_torch", "mmcv-full")):
+        values["mmcv_index"] = matrix.wheel_index.format(cuda_tag=tag, major=major, minor=mi)
+    facts = FixFacts(values, {}, log, packages, matrix, plat, toolkits=_toolkits(packages, log, matrix))
+    for name, dist in (("mmcv_for_torch", None), ("mmcv2_for_torch", "mmcv"), ("mmcv_full_for_torch", "mmcv-full")):
         found = facts.mmcv_for(dist=dist)
         if found:
             values[name] = found
+    for name, dist in (("mmcv2_build", "mmcv"), ("mmcv_full_build", "mmcv-full")):
+        found = facts.mmcv_to_build(dist=dist)
+        if found:
+            values[name] = f"{dist}=={found}"
     sdist = log.sdists.get(values["mmcv_dist"]) or log.sdists.get("mmcv") or log.sdists.get("mmcv-full")
     pin = sdist or mmcv_version or values.get("mmcv_for_torch")
+    if pin and not _builds(matrix, pin.split("+")[0], version):
+        pin = None  # a C++14 mmcv cannot compile against a torch that needs C++17: build one that can
+    pin = pin or facts.mmcv_to_build()
     values["mmcv_req"] = f"{values['mmcv_dist']}=={pin}" if pin else values["mmcv_dist"]
     _machine_values(values, env, log, matrix, minor)
     facts.checks = _checks(env, log, packages, values, plat)
     return facts
 
 
-def _index_has_wheels(matrix: Matrix | None, platform: str, minor: str, cuda_tag: str) -> bool:
-    """Whether any mmcv release lists a wheel under that index page (unknown matrix: assume so).
+def _index_has_wheels(matrix: Matrix, platform: str, minor: str, cuda_tag: str, python: str | None) -> bool:
+    """Whether some mmcv release has a wheel for this torch, CUDA and Python under that index page.
 
-    A fix must not point pip at an index page that holds nothing for this torch: then the
-    rebuild line is the fix."""
-    if matrix is None:
-        return True
+    A fix must not point pip at an index page that holds nothing for this machine (nor at one that
+    no matrix vouches for): then the planner (or the rebuild line) is the fix."""
     releases = [*matrix.mmcv.values(), *matrix.mmcv_full.values()]
-    return any(cuda_tag in r.wheel_tags(platform, minor) for r in releases)
+    return any(r.has_wheel(platform, minor, cuda_tag, python) and r.wheel_confidence(minor) != "doubtful"
+               for r in releases)  # fmt: skip
+
+
+def _builds(matrix: Matrix | None, mmcv: str, torch: str | None) -> bool:
+    release = matrix.mmcv_release(mmcv) if matrix is not None else None
+    return release is None or torch is None or release.can_build_against(torch)
+
+
+def _toolkits(packages: Mapping[str, str], log: LogFacts, matrix: Matrix | None) -> list[str]:
+    """The toolkits (PyPI names) installed here or named by the log: what `envcheck plan` should plan."""
+    found: list[str] = []
+    for name in [*packages, *log.named]:
+        dist = toolkit_dist(name, matrix)
+        if dist and dist not in found:
+            found.append(dist)
+    return found
 
 
 def _machine_values(values: dict[str, str], env: Environment | None, log: LogFacts,
@@ -271,7 +289,7 @@ def _checks(env: Environment | None, log: LogFacts, packages: Mapping[str, str],
     setuptools = _v(packages.get("setuptools"))
     mmcv = env.mmcv if env is not None and isinstance(env.mmcv, Mmcv) else None
     torch = env.torch if env is not None and isinstance(env.torch, Torch) else None
-    gens = _generations(packages)
+    gens = generations(packages)
     flavours = [n for n in ("mmcv", "mmcv-full", "mmcv-lite") if n in packages]
     checks: dict[str, bool | None] = {
         "windows": plat == "windows" if known_plat else None,
@@ -327,51 +345,36 @@ def _cuda_home_broken(env: Environment | None) -> bool | None:
     return not home.has_nvcc or ":" in home.path[2:]
 
 
-# ---- checks on the groups captured from one matched line ---------------------------------------
-
-WhenCheck = Callable[[Mapping[str, str], "list[Mapping[str, str]]", FixFacts], bool]
-
-
-def _when_same(c: Mapping[str, str], _all: list[Mapping[str, str]], _f: FixFacts) -> bool:
-    return same_generation(c.get("installed", ""), c.get("guard_spec", "")) is not False
-
-
-def _when_differs(c: Mapping[str, str], _all: list[Mapping[str, str]], _f: FixFacts) -> bool:
-    return same_generation(c.get("installed", ""), c.get("guard_spec", "")) is False
-
-
-def _when_contradict(c: Mapping[str, str], all_: list[Mapping[str, str]], _f: FixFacts) -> bool:
-    specs = [x.get("guard_spec", "") for x in all_ if x.get("guard_spec")]
-    return any(_interval_disjoint(a, b) for i, a in enumerate(specs) for b in specs[i + 1 :])
-
-
-def _when_mixed(_c: Mapping[str, str], _all: list[Mapping[str, str]], f: FixFacts) -> bool:
-    return len(_generations(f.packages)) > 1
-
-
-WHEN: Mapping[str, WhenCheck] = {
-    "same_generation": _when_same,
-    "generation_differs": _when_differs,
-    "guards_contradict": _when_contradict,
-    "mixed_generations": _when_mixed,
-}
-
-
 def derived(captures: Mapping[str, str], facts: FixFacts, import_to_pip: Mapping[str, str]) -> dict[str, str]:
     """Placeholders that follow from what one line captured (the guard's range, a module's package)."""
     out: dict[str, str] = {}
     spec, guarded = captures.get("guard_spec"), (captures.get("guarded") or "").lower()
+    named = tuple(c for c in (guarded, (captures.get("toolkit") or "").lower()) if c)
+    plan, plan_any = facts.plan(named), facts.plan(named, any_generation=True)
+    if plan:
+        out["plan"] = plan
+    if plan_any:
+        out["plan_mmcv2"] = plan_any
     if spec and guarded:
-        ops = guard_ops(spec)
-        name = _PYPI.get(guarded, guarded)
+        name = PYPI.get(guarded, guarded)
         if name == "mmcv" and same_generation("1.0.0", spec):
             name = "mmcv-full"
-        if ops:
-            out["guard_requirement"] = name + ",".join(op + ver for op, ver in ops)
         if name in ("mmcv", "mmcv-full"):
             found = facts.mmcv_for(spec, dist=name)
             if found:
-                out["mmcv_for_guard"] = found
+                out["guard_wheel"] = f"{name}=={found}"
+            build = facts.mmcv_to_build(spec, dist=name) if not plan and not found else None
+            if build:  # nothing better to offer: compile a release the guard accepts
+                out["guard_build"] = f"{name}=={build}"
+        else:
+            pin = facts.guard_pin(name, spec)
+            if pin:
+                out["guard_pin"] = pin
+    if guarded and not {"plan", "guard_wheel", "guard_pin", "guard_build"} & set(out):
+        name = PYPI.get(guarded, guarded)
+        if name == "mmcv" and (captures.get("installed") or "").startswith("1."):
+            name = "mmcv-full"
+        out["guard_unresolved"] = name  # no exact command: say where the range is
     module = captures.get("missing_module")
     if module:
         pair = module in ("ftfy", "regex")  # mmseg needs both: name them together

@@ -42,11 +42,19 @@ _ENV_DICT = re.compile(rf"'(?P<field>{_FIELDS})': '(?P<value>[^']*)'", re.IGNORE
 _ENV_KEYS = ("pytorch", "torchvision:", "mmcv:", "mmengine:", "mmdetection:", "python:", "python version",
              "gpu ", "sys.platform", "cuda used to build")  # fmt: skip
 _INSTALL_CMD = re.compile(
-    r"(?<![\w-])(?P<pkg>pytorch|torch|cudatoolkit|pytorch-cuda|mmcv-full|mmcv|numpy)\s*={1,2}\s*(?P<version>\d[\w.]*)",
+    r"(?<![\w-])(?P<pkg>pytorch|torch|cudatoolkit|pytorch-cuda|mmcv-full|mmcv|numpy)\s*={1,2}\s*(?P<version>\d[\w.]*(?:\+\w+)?)",
     re.IGNORECASE,
 )
 _IS_INSTALL = re.compile(r"\b(?:conda|mamba|pip3?|mim)\s+install\b", re.IGNORECASE)
 _INDEX = re.compile(r"/mmcv/dist/(?P<tag>cu\d+|cpu)/torch(?P<minor>\d+\.\d+)", re.IGNORECASE)
+_TORCH_INDEX = re.compile(r"download\.pytorch\.org/whl/(?P<tag>cu\d+|cpu)\b", re.IGNORECASE)
+# Where a log names the OpenMMLab package it ran or installed: a traceback frame's path, an import,
+# an install command ("mim install mmdet", "pip install -U mmsegmentation==1.2.2").
+_FRAME = re.compile(r'(?P<path>[^"]+)", line \d+', re.IGNORECASE)  # a frame, even one cut at its start
+_PATH_PART = re.compile(r"(?:^|[/\\])(?P<name>mm[a-z0-9]+)(?=[/\\])", re.IGNORECASE)
+_IMPORT = re.compile(r"^\W*(?:>>>\s*)?(?:from|import)\s+(?P<name>mm[a-z0-9]+)\b", re.IGNORECASE)
+_INSTALL_NAMES = re.compile(r"\b(?:mim|pip3?)\s+install\b(?P<rest>[^\n#]*)", re.IGNORECASE)
+_NAME = re.compile(r"(?<![\w./-])(?P<name>mm[a-z0-9]+)(?![\w/])", re.IGNORECASE)
 _NVCC = re.compile(r"Cuda compilation tools, release (?P<version>\d+\.\d+)", re.IGNORECASE)
 _SM = re.compile(r"CUDA capability sm_(?P<sm>\d+)", re.IGNORECASE)
 _WINDOWS = re.compile(r"(?:^|[\s'\"(=])[A-Za-z]:\\|win_amd64|\bwin32\b", re.IGNORECASE)
@@ -64,12 +72,14 @@ class LogFacts:
     torch_cuda: str | None = None  # "12.1" when the log says it
     index_tag: str | None = None  # cu121 | cpu: the mmcv index pip/mim looked in
     index_torch: str | None = None  # the torch X.Y of that index
+    torch_index_tag: str | None = None  # cu121 | cpu: the PyTorch index torch was installed from
     nvcc: str | None = None
     gpus: list[str] = field(default_factory=list)
     gpu_sms: list[str] = field(default_factory=list)  # "86" from "CUDA capability sm_86"
     guards: list[tuple[str, str]] = field(default_factory=list)  # (installed, spec) of mmcv guards
     mentions_mmcv_full: bool = False
     cython_exts: list[str] = field(default_factory=list)  # Cython extension packages the log names
+    named: list[str] = field(default_factory=list)  # mm* names run or installed (tracebacks, imports, installs)
 
     def version(self, name: str) -> str | None:
         return self.packages.get(canonicalize_name(name))
@@ -144,6 +154,31 @@ def _index(f: LogFacts, m: re.Match[str]) -> None:
     f.index_tag, f.index_torch = m.group("tag").lower(), m.group("minor")
 
 
+def _torch_index(f: LogFacts, m: re.Match[str]) -> None:
+    if _IS_INSTALL.search(m.string):
+        f.torch_index_tag = m.group("tag").lower()
+
+
+def _name(f: LogFacts, name: str) -> None:
+    name = name.lower()
+    if name not in f.named:
+        f.named.append(name)
+
+
+def _frame(f: LogFacts, m: re.Match[str]) -> None:
+    for part in _PATH_PART.finditer(m.group("path")):
+        _name(f, part.group("name"))
+
+
+def _import(f: LogFacts, m: re.Match[str]) -> None:
+    _name(f, m.group("name"))
+
+
+def _install_names(f: LogFacts, m: re.Match[str]) -> None:
+    for token in _NAME.finditer(m.group("rest")):
+        _name(f, token.group("name"))
+
+
 def _nvcc(f: LogFacts, m: re.Match[str]) -> None:
     f.nvcc = m.group("version")
 
@@ -165,6 +200,10 @@ EXTRACTORS: tuple[tuple[tuple[str, ...], re.Pattern[str], _Handler], ...] = (
     (_ENV_KEYS, _ENV, _env_line),
     (("install",), _INSTALL_CMD, _install_cmd),
     (("/mmcv/dist/",), _INDEX, _index),
+    (("download.pytorch.org/whl/",), _TORCH_INDEX, _torch_index),
+    (('", line ',), _FRAME, _frame),
+    (("from mm", "import mm"), _IMPORT, _import),
+    ((" install ",), _INSTALL_NAMES, _install_names),
     (("cuda compilation tools",), _NVCC, _nvcc),
     (("capability sm_",), _SM, _sm),
 )  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 from envcheck.diagnose import diagnose, suspicious_lines
 from envcheck.errors import UsageError
 from envcheck.logtext import LogText, clean, decode
+from envcheck.matrix import load_matrix
 
 LIBGL = "ImportError: libGL.so.1: cannot open shared object file: No such file or directory"
 
@@ -145,7 +146,7 @@ def test_ten_megabytes_of_pip_noise_and_one_real_error_at_the_end() -> None:
         + "undefined symbol: _ZN3c1017RegisterOperatorsD1Ev\n"
     )
     assert len(log) >= 10_000_000
-    found = diagnose(log, None)
+    found = diagnose(log, None, matrix=load_matrix())
     assert found[0].code == "abi-undefined-symbol" and found[0].confident
     assert found[0].evidence[-1].line_no == log.count("\n")
     assert any("cu121/torch2.1" in step for step in found[0].fix)  # read from the log's index URL

@@ -12,7 +12,7 @@ import pytest
 
 from envcheck.diagnose import diagnose
 from envcheck.errors import MatrixError
-from envcheck.fixfacts import WHEN
+from envcheck.guards import WHEN
 from envcheck.logtext import LogText
 from envcheck.matrix import load_matrix, matrix_root
 from envcheck.signatures import FACT_CHECK_NAMES, FILE, WHEN_CHECKS, load_signatures, parse_signatures
