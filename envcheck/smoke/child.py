@@ -100,6 +100,10 @@ class Ctx(object):
     def note(self, text):
         self.notes.append(str(text))
 
+    def progress(self, text):
+        """What has passed so far, said to the parent at once: a crash after this line still reports it."""
+        _emit({"status": "running", "device": self.device, "progress": str(text)})
+
 
 def mim_config(package, relative):
     """The path of a config the installed package ships under <pkg>/.mim/configs (no download)."""
@@ -242,6 +246,19 @@ def parse_marker(stdout: str) -> dict[str, Any] | None:
             if isinstance(doc, dict) and doc.get("status") == "running":
                 continue  # a progress line: the child died before its verdict
             return doc if isinstance(doc, dict) and doc.get("status") in ("pass", "fail", "skip") else None
+    return None
+
+
+def last_progress(stdout: str) -> str | None:
+    """What a check that died had said it had passed (Ctx.progress), or None."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(MARKER):
+            try:
+                doc = json.loads(line[len(MARKER) :])
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and isinstance(doc.get("progress"), str):
+                return str(doc["progress"])
     return None
 
 

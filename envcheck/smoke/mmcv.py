@@ -39,14 +39,6 @@ def check(ctx):
         import mmcv
         from mmcv import ops  # fails here when the compiled ops (mmcv._ext) are missing or built for another torch
     dev = ctx.resolve_device()
-    try:
-        built_cuda = ops.get_compiling_cuda_version()
-    except Exception as exc:
-        built_cuda = "unknown (%s)" % exc
-    try:
-        compiler = ops.get_compiler_version()
-    except Exception:
-        compiler = "?"
     with ctx.phase("ops"):
         cpu = _ops_on("cpu", torch, ops)
         ran = [k for k, v in cpu.items() if v is not None]
@@ -62,8 +54,19 @@ def check(ctx):
                     raise AssertionError("mmcv.ops.%s on %s disagrees with the CPU result" % (name, dev))
             ran = [k for k, v in gpu.items() if v is not None]
             where = "cpu + " + dev
-            if torch.version.cuda and built_cuda.split(".")[0] != torch.version.cuda.split(".")[0]:
-                ctx.note("ops built with CUDA %s, torch runs CUDA %s" % (built_cuda, torch.version.cuda))
+    # mmcv's own info calls last: they are what mmcv's collect_env runs, and they have crashed where the
+    # ops themselves work (a SIGSEGV in get_compiling_cuda_version, mmcv 2.1.0 on torch 2.11+cu130, H200)
+    ctx.progress("%s passed on %s; then mmcv.ops.get_compiling_cuda_version()" % (", ".join(ran), where))
+    try:
+        built_cuda = ops.get_compiling_cuda_version()
+    except Exception as exc:
+        built_cuda = "unknown (%s)" % exc
+    try:
+        compiler = ops.get_compiler_version()
+    except Exception:
+        compiler = "?"
+    if dev != "cpu" and torch.version.cuda and built_cuda.split(".")[0] != torch.version.cuda.split(".")[0]:
+        ctx.note("ops built with CUDA %s, torch runs CUDA %s" % (built_cuda, torch.version.cuda))
     return "mmcv %s · %s on %s · ops built with CUDA %s, %s" % (
         mmcv.__version__, ", ".join(ran), where, built_cuda, compiler)
 '''

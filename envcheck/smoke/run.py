@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Protocol
 from envcheck.errors import EnvcheckError, SmokeError
 from envcheck.runner import Completed, Runner, SubprocessRunner
 from envcheck.smoke import ALIASES, CHECKS
-from envcheck.smoke.child import arguments, last_device, parse_marker, program, strip_marker
+from envcheck.smoke.child import arguments, last_device, last_progress, parse_marker, program, strip_marker
 from envcheck.smoke.result import SmokeResult
 from envcheck.smoke.spec import SmokeCheck
 
@@ -140,6 +140,9 @@ def judge(check: SmokeCheck, done: Completed, requested: str, diagnoser: Diagnos
     else:
         status, device, version = "fail", last_device(done.stdout) or requested, None
         why = _died(done)
+        passed = last_progress(done.stdout)
+        if passed:  # what the check had proved before it died (the death is then the news)
+            why = f"{why} (after: {passed})"
         tail = _stack(stderr) or _tail(log)
         detail = f"{why}\n{tail}" if tail else why
     diagnosis = diagnoser(log) if status == "fail" and diagnoser is not None and log.strip() else None

@@ -90,3 +90,12 @@ def test_ansi_codes_never_reach_the_detail() -> None:
     r = judge(MMDET, done, "cpu", seen([]))
     assert "\x1b" not in r.detail and "\x1b" not in r.log
     assert r.diagnosis == "weights-only"
+
+
+def test_a_crash_after_progress_says_what_had_passed() -> None:
+    stdout = marker(status="running", device="cuda:0", progress="nms, roi_align passed on cpu + cuda:0")
+    stderr = 'Fatal Python error: Segmentation fault\n\nCurrent thread 0x01 (most recent call first):\n  File "/s/mmcv/ops/info.py", line 21 in get_compiling_cuda_version'
+    r = judge(CHECKS["mmcv"], Completed((), -11, stdout, stderr, 19.6), "cuda:0", None)
+    assert r.status == "fail" and r.device == "cuda:0"
+    assert r.headline == "killed by SIGSEGV (after: nms, roi_align passed on cpu + cuda:0)"
+    assert "get_compiling_cuda_version" in r.detail

@@ -73,6 +73,21 @@ def test_segfault_hang_raise_and_absent_are_each_one_result(tmp_path: Path) -> N
     assert "not installed" in results["absent"].detail
 
 
+def test_a_crash_after_a_progress_line_keeps_what_had_passed(tmp_path: Path) -> None:
+    """As on the H200: mmcv's ops passed, then get_compiling_cuda_version() killed the process."""
+    source = (
+        "def check(ctx):\n"
+        "    ctx.device = 'cpu'\n"
+        "    ctx.progress('nms passed on cpu')\n"
+        "    import ctypes\n"
+        "    ctypes.string_at(0)\n"  # a real SIGSEGV inside a C call
+    )
+    crash = SmokeCheck("crashy", "json", "json", "a crash after progress", source)
+    result = run(tmp_path, [], checks=[crash])["crashy"]
+    assert result.status == "fail" and result.headline == "killed by SIGSEGV (after: nms passed on cpu)"
+    assert "Segmentation fault" in result.detail
+
+
 def test_network_is_refused_inside_a_check(tmp_path: Path) -> None:
     source = (
         "def check(ctx):\n"
