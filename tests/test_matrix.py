@@ -558,7 +558,8 @@ def test_mmcv_build_facts(matrix: Matrix) -> None:
     assert {"FORCE_CUDA", "TORCH_CUDA_ARCH_LIST", "MAX_JOBS"} <= set(build.env_conditional)
     assert any("FORCE_CUDA=1" in n for n in build.notes)
     assert any("TORCH_CUDA_ARCH_LIST" in n for n in build.notes)
-    assert {(d.mmcv, d.seconds) for d in build.durations} == {("2.1.0", 1101), ("2.0.1", 414)}
+    measured = {(d.mmcv, d.cuda, d.cores, d.seconds) for d in build.durations}
+    assert measured == {("2.1.0", False, 2, 1101), ("2.0.1", False, 2, 414), ("2.1.0", True, 16, 274)}
 
 
 def test_mmengine(matrix: Matrix) -> None:
