@@ -109,7 +109,7 @@ def _mim_works(env: Environment) -> bool:
 
 
 def _cc_order(cc: str) -> tuple[int, ...]:
-    """"7.5" < "8.6" < "12.0": compute capabilities by number (as strings "12.0" sorts before "7.5")."""
+    """ "7.5" < "8.6" < "12.0": compute capabilities by number (as strings "12.0" sorts before "7.5")."""
     return tuple(int(x) if x.isdigit() else 0 for x in cc.split("."))
 
 
