@@ -66,12 +66,7 @@ class FixFacts:
         torch = self.values.get("torch_version")
         found = [v for v, r in releases.items() if not Version(v).is_prerelease
                  and (torch is None or r.can_build_against(torch))]  # fmt: skip
-        if spec:
-            guards = [Guard(op, ver) for op, ver in guard_ops(spec) if _v(ver)]
-            found = [v for v in found if all(g.allows(v) for g in guards)]
-        else:
-            found = self._toolkit_ok(found)
-        return max(found, key=Version) if found else None
+        return self._newest(found, spec)
 
     def guard_pin(self, name: str, spec: str) -> str | None:
         """`mmdet==3.1.0`: the newest release of a pure-Python package (a toolkit, mmengine) inside a
@@ -111,12 +106,16 @@ class FixFacts:
             v for v, r in releases.items()
             if r.has_wheel(self.platform, minor, tag, py) and r.wheel_confidence(minor) != "doubtful"
         ]  # fmt: skip
+        return self._newest(found, spec)
+
+    def _newest(self, versions: list[str], spec: str | None) -> str | None:
+        """The newest of `versions` that `spec` (a guard's range) allows, or else the toolkits' guards."""
         if spec:
             guards = [Guard(op, ver) for op, ver in guard_ops(spec) if _v(ver)]
-            found = [v for v in found if all(g.allows(v) for g in guards)]
+            versions = [v for v in versions if all(g.allows(v) for g in guards)]
         else:
-            found = self._toolkit_ok(found)
-        return max(found, key=Version) if found else None
+            versions = self._toolkit_ok(versions)
+        return max(versions, key=Version) if versions else None
 
     def _toolkit_ok(self, versions: list[str]) -> list[str]:
         m = self.matrix

@@ -249,30 +249,27 @@ def parse_marker(stdout: str) -> dict[str, Any] | None:
     return None
 
 
-def last_progress(stdout: str) -> str | None:
-    """What a check that died had said it had passed (Ctx.progress), or None."""
+def _last_marked(stdout: str, key: str) -> str | None:
+    """The newest string `key` of the child's marker lines (progress lines included), or None."""
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
             try:
                 doc = json.loads(line[len(MARKER) :])
             except ValueError:
                 continue
-            if isinstance(doc, dict) and isinstance(doc.get("progress"), str):
-                return str(doc["progress"])
+            if isinstance(doc, dict) and isinstance(doc.get(key), str):
+                return str(doc[key])
     return None
+
+
+def last_progress(stdout: str) -> str | None:
+    """What a check that died had said it had passed (Ctx.progress), or None."""
+    return _last_marked(stdout, "progress")
 
 
 def last_device(stdout: str) -> str | None:
     """The device the child said it was running on, for a child that died before its result."""
-    for line in reversed(stdout.splitlines()):
-        if line.startswith(MARKER):
-            try:
-                doc = json.loads(line[len(MARKER) :])
-            except ValueError:
-                continue
-            if isinstance(doc, dict) and isinstance(doc.get("device"), str):
-                return str(doc["device"])
-    return None
+    return _last_marked(stdout, "device")
 
 
 def strip_marker(stdout: str) -> str:
