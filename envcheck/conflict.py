@@ -23,8 +23,8 @@ def explain_conflict(s: Search) -> Conflict:
     clashes: list[Clash] = []
     blocked: list[str] = []
     for name, spec in req.toolkits:
-        if not toolkit_candidates(matrix, name, spec, py, pre=True):
-            stuck = _install_blockers(matrix, name, spec, py)
+        if not toolkit_candidates(matrix, name, spec, py, pre=True, no_build=req.no_build):
+            stuck = _install_blockers(matrix, name, spec, py, req.no_build)
             if stuck:
                 blocked.append(name)
                 clashes += stuck
@@ -40,6 +40,10 @@ def explain_conflict(s: Search) -> Conflict:
         return Conflict(f"no release of {', '.join(n for n, _ in req.toolkits)} fits the request", tuple(clashes))
     if clashes:
         summary = f"{', '.join(blocked)} cannot be installed on Python {py}"
+        if req.no_build and all(
+            toolkit_candidates(matrix, n, spec, py, pre=True) for n, spec in req.toolkits if n in blocked
+        ):
+            summary += " without compiling (--no-build)"
         rest = tuple((n, spec) for n, spec in req.toolkits if n not in blocked)
         others = search(replace(req, toolkits=rest), env, matrix) if rest else None
         if others is not None and not others.solutions:  # what still clashes once those are dropped
@@ -86,14 +90,15 @@ def explain_conflict(s: Search) -> Conflict:
     return Conflict(summary, tuple(clashes))
 
 
-def _install_blockers(matrix: Matrix, name: str, spec: SpecifierSet, py: str | None) -> list[Clash]:
+def _install_blockers(matrix: Matrix, name: str, spec: SpecifierSet, py: str | None, no_build: bool) -> list[Clash]:
     """Why the releases that fit the request and declare this Python still cannot be installed on it
-    (a compiled dependency without a wheel or a building sdist there), the newest release per reason."""
+    (a compiled dependency without a wheel or a building sdist there, or, under --no-build, one that
+    would be compiled from its sdist), the newest release per reason."""
     seen: dict[tuple[str, str], str] = {}
     for rel in sorted(matrix.toolkits[name].values(), key=lambda r: cached_version(r.version), reverse=True):
         if not spec.contains(rel.version, prereleases=True) or (py and rel.allows_python(py) is False):
             continue
-        found = blocker(matrix, rel, py)
+        found = blocker(matrix, rel, py, no_build)
         if found is not None and found not in seen:
             seen[found] = rel.version
     return [Clash(f"{name} {v} cannot be installed on Python {py}: {why}", src) for (why, src), v in seen.items()]
@@ -117,8 +122,8 @@ def _guard_clashes(s: Search) -> list[Clash]:
     out: list[Clash] = []
     for i, a in enumerate(s.needed):
         for b in s.needed[i + 1 :]:
-            ca = toolkit_candidates(matrix, a, specs.get(a, SpecifierSet()), py, s.pre)
-            cb = toolkit_candidates(matrix, b, specs.get(b, SpecifierSet()), py, s.pre)
+            ca = toolkit_candidates(matrix, a, specs.get(a, SpecifierSet()), py, s.pre, s.request.no_build)
+            cb = toolkit_candidates(matrix, b, specs.get(b, SpecifierSet()), py, s.pre, s.request.no_build)
             if ca and cb and not any(_compatible(x, y, matrix) for x in ca for y in cb):
                 for side, cands in ((a, ca), (b, cb)):
                     asked = f" (your request: {side}{specs[side]})" if str(specs.get(side, "")) else ""

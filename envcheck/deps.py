@@ -4,7 +4,9 @@ Pure functions of the Matrix (numpy.toml: [abi], [numpy1], [dist]), a target Pyt
 chosen releases. A dependency comes as a wheel (a NumPy-1 build or not), is built here from its
 sdist (with a known recipe, or untried), or cannot be installed at all; the planner turns that
 into pins (numpy<2 only where a NumPy-1 binary is really installed), build steps, warnings, and
-toolkit releases that are not installable on a Python (mmpose on 3.13: xtcocotools).
+toolkit releases that are not installable on a Python (mmpose on 3.13: xtcocotools). Under
+--no-build an sdist that compiles (a recipe with `compiles`, or an untried one) cannot be
+installed either (mmpose on 3.12: xtcocotools); a pure-Python one (chumpy) still builds.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class DepRoute:
     source: str = ""
     numpy1: bool = False  # a NumPy-1 binary gets installed
     seconds: int = 0  # a build: how long it took here
+    compiles: bool = False  # building it here compiles: an untried sdist, or a recipe that builds extensions
 
     @property
     def pin(self) -> str:
@@ -63,8 +66,12 @@ def _parse(text: str) -> Requirement | None:
         return None
 
 
-def route(matrix: Matrix, requirement: str, python: str | None) -> DepRoute:
-    """The release pip installs for `requirement` on Python `python` ("3.12"), and how."""
+def route(matrix: Matrix, requirement: str, python: str | None, no_build: bool = False) -> DepRoute:
+    """The release pip installs for `requirement` on Python `python` ("3.12"), and how.
+
+    With `no_build` (--no-build: never compile), an sdist that would be compiled here "fails": one
+    whose recipe compiles extension modules, or one envcheck never tried (taken to need a compiler).
+    """
     req = _parse(requirement)
     if req is None:
         return DepRoute(requirement, requirement, None, "unknown")
@@ -99,18 +106,26 @@ def route(matrix: Matrix, requirement: str, python: str | None) -> DepRoute:
         f"{name} {newest} has no {tag} wheel ({has[0]}-{has[-1]} only)" if has else f"{name} {newest} is an sdist only"
     )
     build = dist.build
+    forbidden = f"{head}, and --no-build forbids compiling its sdist"
     if build is None:
+        if no_build:
+            why = f"{forbidden} (not tried by envcheck: taken to need a compiler)"
+            return DepRoute(requirement, name, newest, "fails", why, dist.source, compiles=True)
         why = f"{head}: pip builds it from source, its sdist (not tried by envcheck; needs a compiler)"
-        return DepRoute(requirement, name, newest, "source", why, dist.source)
+        return DepRoute(requirement, name, newest, "source", why, dist.source, compiles=True)
+    sources = f"{build.source}; {dist.source}"
     if build.builds_on(python):
+        if no_build and build.compiles:
+            why = f"{forbidden} (its setup.py compiles extension modules)"
+            return DepRoute(requirement, name, newest, "fails", why, sources, compiles=True)
         how = "without isolation" if not build.isolation else "from its sdist"
         first = f", after {', '.join(build.needs)}" if build.needs else ""
         why = f"{head}: built here from its sdist {how}{first}"
         return DepRoute(
-            requirement, name, newest, "build", why, f"{build.source}; {dist.source}", seconds=build.seconds
+            requirement, name, newest, "build", why, sources, seconds=build.seconds, compiles=build.compiles
         )
     why = f"{head}, and its sdist does not build on Python {python}: {build.fails}"
-    return DepRoute(requirement, name, newest, "fails", why, f"{build.source}; {dist.source}")
+    return DepRoute(requirement, name, newest, "fails", why, sources)
 
 
 def needs(matrix: Matrix, release: ToolkitRelease) -> list[str]:
@@ -121,15 +136,18 @@ def needs(matrix: Matrix, release: ToolkitRelease) -> list[str]:
     return out
 
 
-def blocker(matrix: Matrix, release: ToolkitRelease, python: str | None) -> tuple[str, str] | None:
+def blocker(
+    matrix: Matrix, release: ToolkitRelease, python: str | None, no_build: bool = False
+) -> tuple[str, str] | None:
     """(why, source) when `release` cannot be installed on Python `python` (a dependency has no wheel
-    there and its sdist does not build), else None. Memoised per Matrix."""
+    there and its sdist does not build, or, with `no_build`, would be compiled), else None. Memoised
+    per Matrix."""
     memo = matrix_cache(matrix).blockers
-    key = (id(release), python)
+    key = (id(release), python, no_build)
     if key not in memo:
         memo[key] = None
         for text in needs(matrix, release):
-            r = route(matrix, text, python)
+            r = route(matrix, text, python, no_build)
             if r.how == "fails":
                 memo[key] = (f"its dependency {r.why}", r.source)
                 break

@@ -29,7 +29,7 @@ class MatrixCache:
         self.profile_envs: dict[str, Environment] = {}
         self.selections: dict[tuple[object, ...], tuple[Any, ...]] = {}
         self.build_problems: dict[tuple[object, ...], str | None] = {}
-        self.blockers: dict[tuple[int, str | None], tuple[str, str] | None] = {}  # deps.blocker
+        self.blockers: dict[tuple[int, str | None, bool], tuple[str, str] | None] = {}  # deps.blocker (no_build)
 
     def allows(self, rel: ToolkitRelease, dep: str, version: str) -> bool:
         key = (id(rel), dep, version)

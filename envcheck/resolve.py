@@ -434,14 +434,16 @@ def _search(request: Request, env: Environment, matrix: Matrix, pre: bool, torch
         _torch_options(s)
     else:  # the torch side does not depend on pre-releases: reuse it
         s.torch_options, s.torch_rejections = torch.torch_options, torch.torch_rejections
-    # The toolkit side depends on the request and the Python only: the profiles a plan also
-    # tries ("other runtimes") share it.
-    key = (request.toolkits, py, pre)
+    # The toolkit side depends on the request (its toolkits, and --no-build: a dependency compiled
+    # from its sdist rules a release out) and the Python only: the profiles a plan also tries
+    # ("other runtimes", always without compiling) share it.
+    nb = request.no_build
+    key = (request.toolkits, py, pre, nb)
     known = s.cache.selections.get(key)
     if known is None:
-        s.needed = needed(matrix, request.toolkits, py, pre)
+        s.needed = needed(matrix, request.toolkits, py, pre, nb)
         specs = dict(request.toolkits)
-        cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py, pre) for n in s.needed}
+        cands = {n: toolkit_candidates(matrix, n, specs.get(n, SpecifierSet()), py, pre, nb) for n in s.needed}
         requested = [n for n, _ in request.toolkits]
         selections: dict[str, Selection | None] = {}
         for v in s.cache.mmcv_versions(pre):

@@ -27,12 +27,13 @@ class Selection:
 
 
 def toolkit_candidates(
-    matrix: Matrix, name: str, spec: SpecifierSet, py: str | None, pre: bool = False
+    matrix: Matrix, name: str, spec: SpecifierSet, py: str | None, pre: bool = False, no_build: bool = False
 ) -> list[ToolkitRelease]:
     """Releases within the user's spec that run on Python `py`, newest first.
 
     "Run" means its python_requires admits `py` and its compiled dependencies install there
-    (deps.blocker: mmpose needs xtcocotools, which does not build on 3.13). Pre-releases only when
+    (deps.blocker: mmpose needs xtcocotools, which does not build on 3.13, and with `no_build`
+    --no-build forbids compiling it on 3.12, where it has no wheel). Pre-releases only when
     the spec names one, or with `pre` (the fallback when no stack of final releases exists: mmcls
     1.x, for one, was only ever released as 1.0.0rcN).
     """
@@ -43,7 +44,7 @@ def toolkit_candidates(
         for r in rels
         if spec.contains(r.version, prereleases=True)
         and (pre or named or not cached_version(r.version).is_prerelease)
-        and (py is None or (r.allows_python(py) is not False and blocker(matrix, r, py) is None))
+        and (py is None or (r.allows_python(py) is not False and blocker(matrix, r, py, no_build) is None))
     ]
     return sorted(out, key=lambda r: cached_version(r.version), reverse=True)
 
@@ -52,11 +53,13 @@ def imports_mmdet(rel: ToolkitRelease) -> bool:
     return rel.needs_mmdet or "mmdet" in rel.requires
 
 
-def needed(matrix: Matrix, toolkits: Sequence[tuple[str, SpecifierSet]], py: str | None, pre: bool) -> tuple[str, ...]:
+def needed(
+    matrix: Matrix, toolkits: Sequence[tuple[str, SpecifierSet]], py: str | None, pre: bool, no_build: bool = False
+) -> tuple[str, ...]:
     """Requested toolkits, plus mmdet when some candidate release imports it (mmocr → mmdet)."""
     names = [n for n, _ in toolkits]
     if "mmdet" not in names and any(
-        imports_mmdet(r) for n, spec in toolkits for r in toolkit_candidates(matrix, n, spec, py, pre)
+        imports_mmdet(r) for n, spec in toolkits for r in toolkit_candidates(matrix, n, spec, py, pre, no_build)
     ):
         names.append("mmdet")
     return tuple(names)

@@ -10,7 +10,9 @@ planner bug cannot hide behind the same bug in its checker. Two entry points:
   only when this finds nothing.
 
 Compiled dependencies (numpy.toml [abi], [numpy1], [dist]) are rules too: a toolkit release whose
-dependency has no wheel for the Python and no sdist that builds there is not installable; a plan
+dependency has no wheel for the Python and no sdist that builds there is not installable, nor, under
+--no-build, one whose dependency pip would compile from its sdist there (a recipe with `compiles`, or
+no recipe at all: an untried sdist counts as a compile; chumpy's pure-Python sdist does not); a plan
 pins NumPy 1 exactly when a NumPy-1 binary gets installed, raises NumPy-1-era requirements past
 `numpy2_from` otherwise, builds what needs building without isolation after its tooling, and never
 asks for a release without a wheel here unless it builds it or says it compiles from source.
@@ -284,7 +286,7 @@ def guard_problems(
             out.append(f"{name} {rel.version} is outside the request {name}{spec}")
         if facts.python and rel.allows_python(facts.python) is False:
             out.append(f"{name} {rel.version} does not support Python {facts.python}")
-        why = install_problem(rel, facts.python, matrix)
+        why = install_problem(rel, facts.python, matrix, ask.no_build)
         if why:
             out.append(why)
     for name in ask.toolkits:
@@ -296,9 +298,9 @@ def guard_problems(
 def toolkit_witness(mmcv: str, facts: Facts, ask: Ask, matrix: Matrix) -> tuple[dict[str, ToolkitRelease], str] | None:
     """Any releases (one per requested toolkit, mmdet where imported) and mmengine that pass."""
     asked = tuple(sorted((n, str(s)) for n, s in ask.toolkits.items()))
-    key = (id(matrix), mmcv, facts.python, asked)
+    key = (id(matrix), mmcv, facts.python, asked, ask.no_build)
     if key not in _KITS:
-        _KITS[key] = _toolkit_witness(mmcv, facts.python, asked, matrix)
+        _KITS[key] = _toolkit_witness(mmcv, facts.python, asked, ask.no_build, matrix)
     return _KITS[key]
 
 
@@ -306,7 +308,7 @@ _KITS: dict[tuple[object, ...], tuple[dict[str, ToolkitRelease], str] | None] = 
 
 
 def _toolkit_witness(
-    mmcv: str, python: str | None, asked: tuple[tuple[str, str], ...], matrix: Matrix
+    mmcv: str, python: str | None, asked: tuple[tuple[str, str], ...], no_build: bool, matrix: Matrix
 ) -> tuple[dict[str, ToolkitRelease], str] | None:
     specs = {n: SpecifierSet(s) for n, s in asked}
 
@@ -316,7 +318,7 @@ def _toolkit_witness(
             rel.allows("mmcv", mmcv)
             and (spec is None or spec.contains(rel.version, prereleases=True))
             and not (python and rel.allows_python(python) is False)
-            and install_problem(rel, python, matrix) is None
+            and install_problem(rel, python, matrix, no_build) is None
         )
 
     lists = {n: [r for r in matrix.toolkits[n].values() if fits(r)] for n in specs}
@@ -378,6 +380,7 @@ class Got:
     version: str | None  # None: the data does not say
     wheel: bool
     installs: bool  # False: no wheel and no sdist that builds here
+    compiles: bool = False  # pip builds its sdist here, and that compiles (untried sdists included)
 
 
 def pip_gets(text: str, python: str, matrix: Matrix) -> Got:
@@ -398,16 +401,20 @@ def pip_gets(text: str, python: str, matrix: Matrix) -> Got:
     if tag in dist.wheels[newest]:
         return Got(newest, True, True)
     builds = dist.build is None or dist.build.python is None or SpecifierSet(dist.build.python).contains(python)
-    return Got(newest, False, builds)
+    return Got(newest, False, builds, compiles=dist.build is None or dist.build.compiles)
 
 
-def install_problem(rel: ToolkitRelease, python: str | None, matrix: Matrix) -> str | None:
-    """Why `rel` cannot be installed on this Python (a dependency without a wheel or a building sdist)."""
+def install_problem(rel: ToolkitRelease, python: str | None, matrix: Matrix, no_build: bool = False) -> str | None:
+    """Why `rel` cannot be installed on this Python: a dependency without a wheel or a building sdist,
+    or, under --no-build, one that pip would compile from its sdist."""
     if python is None:
         return None
     for text in _dep_requirements(rel, matrix):
-        if not pip_gets(text, python, matrix).installs:
+        got = pip_gets(text, python, matrix)
+        if not got.installs:
             return f"{rel.name} {rel.version} needs {text}, which cannot be installed on Python {python}"
+        if no_build and got.compiles:
+            return f"{rel.name} {rel.version} needs {text}, which pip compiles from its sdist on Python {python}"
     return None
 
 

@@ -214,6 +214,8 @@ def test_numpy_file_is_validated_as_a_whole(broken_copy: Path) -> None:
     )
     _edit(numpy, '\nfails = "its setup.py', '\nfailure = "its setup.py')
     _edit(numpy, 'source = "measured here 2026-11-26: xtcocotools', 'source = "measured here: xtcocotools')
+    _edit(numpy, "isolation = false\ncompiles = false\n", "isolation = false\n")
+    _edit(numpy, "compiles = true", 'compiles = "yes"')
     problems = _problems(broken_copy)
     expected = [
         ("numpy.toml: dist numpy:", "wheels.1.26.4: expected a list of CPython tags"),
@@ -225,6 +227,8 @@ def test_numpy_file_is_validated_as_a_whole(broken_copy: Path) -> None:
         ("numpy.toml: dist xtcocotools build:", "unknown key 'failure'"),
         ("numpy.toml: dist xtcocotools build:", "fails: say what happens outside python"),
         ("numpy.toml: dist xtcocotools build:", "measured here: xtcocotools 1.14.3 sdist built"),
+        ("numpy.toml: dist chumpy build:", "missing required key 'compiles'"),
+        ("numpy.toml: dist xtcocotools build:", "compiles: expected bool, got str"),
     ]
     for where, what in expected:
         assert any(p.startswith(where) and what in p for p in problems), (where, what, problems)
@@ -500,6 +504,9 @@ def test_compiled_dependencies(matrix: Matrix) -> None:
     assert xtc.has_wheel("1.14.3", "cp311") and not xtc.has_wheel("1.14.3", "cp312")
     assert xtc.build is not None and not xtc.build.isolation and {"numpy", "cython"} <= set(xtc.build.needs)
     assert xtc.build.builds_on("3.12") and not xtc.build.builds_on("3.13") and "__version__" in xtc.build.fails
+    assert xtc.build.compiles  # Extension('xtcocotools._mask'): Cython and C
+    chumpy = matrix.binaries["chumpy"].build
+    assert chumpy is not None and not chumpy.compiles  # pure Python: its sdist builds without a compiler
     assert xtc.needed_by_release("mmpose", "1.3.2") and not xtc.needed_by_release("mmdet", "3.3.0")
     ort = matrix.binaries["onnxruntime"]
     assert not ort.sdist and not ort.has_wheel("1.15.1", "cp312") and ort.has_wheel("1.32.0", "cp313")

@@ -7,11 +7,12 @@ from __future__ import annotations
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from envcheck.deps import numpy2_requirement, route, stack_deps
+from envcheck.deps import blocker, needs, numpy2_requirement, route, stack_deps
 from envcheck.derive import complete
 from envcheck.envdoc import from_document
 from envcheck.facts import Environment
 from envcheck.matrix import load_matrix
+from envcheck.memo import clear_caches
 from envcheck.planner import make_plan
 from envcheck.resolve import parse_request, python_minor
 
@@ -152,3 +153,107 @@ def test_mmpose_on_python_313_is_a_conflict_that_says_why_and_where_it_works() -
         name = alt.what.split()[1]
         other = make_plan(parse_request(["mmdet", "mmpose", "mmdeploy"], matrix), _profile_env(name), matrix)
         assert other.ok and not other.compiles, name
+
+
+# -- --no-build: an sdist that compiles is no route (numpy.toml [dist.*.build] compiles) -----------------
+
+PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+
+
+def test_no_build_forbids_the_sdists_that_compile_and_only_those() -> None:
+    matrix = load_matrix()
+    seen: set[tuple[str, bool]] = set()
+    for dist in matrix.binaries.values():
+        for python in PYTHONS:
+            free, strict = route(matrix, dist.name, python), route(matrix, dist.name, python, no_build=True)
+            # a recipe says whether its build compiles; an untried sdist is taken to need a compiler
+            compiles = free.how == "source" or (free.how == "build" and dist.build is not None and dist.build.compiles)
+            assert free.compiles is compiles, (dist.name, python, free)
+            if free.how in ("build", "source"):
+                seen.add((free.how, compiles))
+            if compiles:
+                assert strict.how == "fails" and strict.version == free.version, (dist.name, python, strict)
+                assert "--no-build forbids compiling its sdist" in strict.why and dist.source in strict.source
+            else:
+                assert (strict.how, strict.version, strict.why) == (free.how, free.version, free.why), (
+                    dist.name,
+                    python,
+                )
+    # the data has both kinds of sdist build: one that compiles (xtcocotools on 3.12), one that does not (chumpy)
+    assert {("build", True), ("build", False)} <= seen, seen
+
+
+def test_an_untried_sdist_counts_as_a_compile() -> None:
+    matrix = load_matrix()
+    numpy1 = matrix.binaries["numpy"].releases(SpecifierSet("<2"))[0]
+    assert matrix.binaries["numpy"].build is None and not matrix.binaries["numpy"].has_wheel(numpy1, "cp313")
+    free, strict = route(matrix, "numpy<2", "3.13"), route(matrix, "numpy<2", "3.13", no_build=True)
+    assert free.how == "source" and free.compiles
+    assert strict.how == "fails" and "not tried by envcheck" in strict.why
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+def test_blocker_under_no_build_names_the_dependency_it_would_compile(python: str) -> None:
+    matrix = load_matrix()
+    for rel in matrix.toolkits["mmpose"].values():
+        routes = [route(matrix, text, python) for text in needs(matrix, rel)]
+        fails = next((r for r in routes if r.how == "fails"), None)
+        compiled = next((r for r in routes if r.compiles), None)
+        assert (blocker(matrix, rel, python) is None) is (fails is None), (rel.version, python)
+        found = blocker(matrix, rel, python, no_build=True)
+        assert (found is None) is (fails is None and compiled is None), (rel.version, python, found)
+        if fails is None and compiled is not None:
+            assert found is not None
+            why, source = found
+            assert f"{compiled.dist} {compiled.version} has no {_tag_of(python)} wheel" in why
+            assert "--no-build forbids compiling its sdist" in why and compiled.source == source
+    xtc = matrix.binaries["xtcocotools"]
+    newest = xtc.releases(SpecifierSet(""))[0]
+    if xtc.build is not None and xtc.build.compiles and xtc.build.builds_on(python):
+        # exactly where the xtcocotools sdist is compiled, --no-build blocks mmpose (chumpy never does)
+        rel = matrix.toolkits["mmpose"]["1.3.2"]
+        assert (blocker(matrix, rel, python, no_build=True) is None) is xtc.has_wheel(newest, _tag_of(python))
+
+
+def _tag_of(python: str) -> str:
+    return "cp" + python.replace(".", "")
+
+
+def test_blocker_memo_keeps_no_build_apart() -> None:
+    """One memo serves every search on a Matrix: a --no-build verdict must not answer a plain one."""
+    matrix = load_matrix()
+    rel = matrix.toolkits["mmpose"]["1.3.2"]
+    for order in ((True, False), (False, True)):
+        clear_caches()
+        got = {nb: blocker(matrix, rel, "3.12", no_build=nb) for nb in order}
+        assert got[False] is None and got[True] is not None, (order, got)
+
+
+def test_mmpose_on_python_312_with_no_build_is_a_conflict_that_says_why_and_where_it_works() -> None:
+    matrix = load_matrix()
+    env = _profile_env("colab-2026.07")
+    assert python_minor(env) == "3.12"
+    xtc = matrix.binaries["xtcocotools"]
+    assert xtc.build is not None and xtc.build.compiles and xtc.build.builds_on("3.12")
+    # without --no-build the same request plans, building xtcocotools from its sdist; the no-build
+    # search first, then the plain one: they share the Matrix's memos (blockers, selections)
+    clear_caches()
+    plan = make_plan(parse_request(["mmpose"], matrix, no_build=True), env, matrix, "profile colab-2026.07")
+    built = make_plan(parse_request(["mmpose"], matrix), env, matrix, "profile colab-2026.07")
+    assert built.ok and any(
+        "xtcocotools==" in a for s in built.steps if "--no-build-isolation" in s.argv for a in s.argv
+    )
+    assert not plan.ok and plan.conflict is not None and not plan.steps and not plan.pins
+    assert "without compiling (--no-build)" in plan.conflict.summary
+    clash = next(c for c in plan.conflict.clashes if "xtcocotools" in c.constraint)
+    assert "Python 3.12" in clash.constraint and "--no-build forbids compiling its sdist" in clash.constraint
+    assert xtc.build.source in clash.source and xtc.source in clash.source
+    assert plan.rejected and all("--target" in a.what for a in plan.rejected)
+    for alt in plan.rejected:  # each named runtime really installs mmpose without compiling anything
+        name = alt.what.split()[1]
+        other = make_plan(parse_request(["mmpose"], matrix, no_build=True), _profile_env(name), matrix)
+        assert other.ok and not other.compiles, name
+        deps = stack_deps(
+            matrix, [matrix.toolkits["mmpose"][other.stack["mmpose"]]], None, python_minor(_profile_env(name))
+        )
+        assert all(not b.compiles for b in deps.builds), (name, deps.builds)

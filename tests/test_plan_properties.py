@@ -133,7 +133,9 @@ def _linux(python: str, torch: str | None = None) -> dict[str, Any]:
 
 
 _ASK = (["mmpose", "mmdeploy"], {"mmpose": SpecifierSet(), "mmdeploy": SpecifierSet()})
+_MMPOSE = (["mmpose"], {"mmpose": SpecifierSet()})
 _AUTO = {"torch": "auto", "cuda": None, "no_build": False}
+_NO_BUILD = {**_AUTO, "no_build": True}
 
 
 @st.composite
@@ -176,11 +178,14 @@ def _obeys_the_hard_rules(
 
 
 # Drawn rarely at random, so checked every run: the compiled-dependency rules (numpy.toml) on the
-# Pythons where they change: a NumPy-1 xtcocotools wheel, its sdist built here, no build at all.
+# Pythons where they change: a NumPy-1 xtcocotools wheel, its sdist built here, no build at all; and
+# --no-build, which forbids compiling that sdist (3.12) but not installing the wheel (3.11).
 @example(doc=_linux("3.11.9", "2.13.0+cpu"), request=_ASK, opts={**_AUTO, "torch": "keep"})
 @example(doc=_linux("3.12.7"), request=_ASK, opts=_AUTO)
 @example(doc=_linux("3.13.1"), request=_ASK, opts=_AUTO)
 @example(doc=_linux("3.13.1", "2.11.0+cpu"), request=(["mmdeploy"], {"mmdeploy": SpecifierSet()}), opts=_AUTO)
+@example(doc=_linux("3.12.7"), request=_MMPOSE, opts=_NO_BUILD)
+@example(doc=_linux("3.11.9"), request=_MMPOSE, opts=_NO_BUILD)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=machines(), request=requests(), opts=options())
 def test_every_plan_obeys_the_hard_rules_and_every_conflict_is_real(

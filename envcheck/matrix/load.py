@@ -897,7 +897,11 @@ def _binary(problems: list[str], name: str, raw: Any) -> BinaryDist | None:
     build = None
     if "build" in r.raw:
         b = _Reader(
-            problems, f, f"dist {name} build", r.raw["build"], _keys("needs isolation python seconds fails source")
+            problems,
+            f,
+            f"dist {name} build",
+            r.raw["build"],
+            _keys("needs isolation compiles python seconds fails source"),
         )
         needs = b.texts("needs", required=True)
         _requirements(b, "needs", needs)
@@ -909,6 +913,7 @@ def _binary(problems: list[str], name: str, raw: Any) -> BinaryDist | None:
             build = SdistBuild(
                 needs=needs,
                 isolation=b.flag("isolation", required=True),
+                compiles=b.flag("compiles", required=True),
                 source=b.source(),
                 python=python,
                 seconds=b.integer("seconds", required=False) or 30,

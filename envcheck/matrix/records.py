@@ -452,6 +452,7 @@ class SdistBuild:
 
     needs: tuple[str, ...]  # installed first: its setup.py imports them without declaring them
     isolation: bool  # False: it builds only with pip's --no-build-isolation
+    compiles: bool  # it builds extension modules (a compiler; --no-build forbids it); False: pure Python
     source: str
     python: str | None = None  # SpecifierSet text: the Pythons it builds on (None: every one tried)
     seconds: int = 30
