@@ -240,6 +240,7 @@ def build_steps(deps: StackDeps, extras: list[str], pip: tuple[str, ...], torch_
                 *torch_pins,
             ),
             "; ".join(b.why for b in deps.builds),
+            compiles=any(b.compiles for b in deps.builds),  # xtcocotools' C extension; chumpy is pure Python
             minutes=round(max(seconds, 6) / 60, 1),
         ),
     ]

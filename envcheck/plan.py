@@ -12,6 +12,11 @@ from envcheck import __version__
 FORMATS = ("requirements", "constraints", "shell", "colab")
 
 
+def _names_mmcv(argv: tuple[str, ...]) -> bool:
+    """Whether a pip command's requirements include mmcv (or mmcv-full) itself."""
+    return any(a.split("=")[0].split("<")[0].split(">")[0] in ("mmcv", "mmcv-full") for a in argv)
+
+
 @dataclass(frozen=True)
 class Step:
     tool: str  # pip | mim
@@ -120,8 +125,11 @@ class Plan:
     def render(self, fmt: str) -> str:
         if fmt == "requirements":
             head = [f"# envcheck {__version__}: {' '.join(self.request)} for {self.target}"]
-            if self.compiles:
+            built = [s for s in self.steps if s.compiles]
+            if any(_names_mmcv(s.argv) for s in built):
                 head.append("# mmcv is compiled from source: install it first with the `shell` format's steps")
+            if any(not _names_mmcv(s.argv) for s in built):
+                head.append("# a dependency is compiled from its sdist without build isolation: see the `shell` format")
             opts = [f"--find-links {u}" for u in self.find_links]
             if self.index_url:
                 opts.append(f"--extra-index-url {self.index_url}")

@@ -138,6 +138,23 @@ def test_sdist_builds_come_after_their_tooling_and_before_the_toolkits() -> None
     assert "numpy<2" not in plan.pins  # built against the NumPy that is there
 
 
+@pytest.mark.parametrize("profile", ["colab-2026.07", "colab-2025.07"])  # xtcocotools built (3.12) / a wheel (3.11)
+def test_a_dependency_build_step_compiles_exactly_when_its_recipe_does(profile: str) -> None:
+    matrix = load_matrix()
+    env = _profile_env(profile)
+    plan = make_plan(parse_request(["mmpose"], matrix), env, matrix)
+    assert plan.ok
+    built = [s for s in plan.steps if "--no-build-isolation" in s.argv and "mmcv" not in " ".join(s.argv)]
+    assert built, [s.argv for s in plan.steps]  # chumpy at least: an sdist only
+    for step in built:
+        dists = [a.split("==")[0] for a in step.argv if "==" in a and not a.startswith(("torch", "torchvision"))]
+        recipes = [matrix.binaries[d].build for d in dists if d in matrix.binaries]
+        assert step.compiles == any(r is not None and r.compiles for r in recipes), (step.argv, step.compiles)
+    header = plan.render("requirements").splitlines()[:3]
+    compiled_dep = any(s.compiles for s in built)
+    assert any("a dependency is compiled from its sdist" in line for line in header) == compiled_dep, header
+
+
 def test_mmpose_on_python_313_is_a_conflict_that_says_why_and_where_it_works() -> None:
     matrix = load_matrix()
     env = _profile_env("colab")
