@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -190,3 +191,18 @@ def test_log_facts_are_read_from_pip_output_paths_and_collect_env() -> None:
     )
     assert facts.python == "3.9" and facts.platform == "windows"
     assert facts.gpus == ["NVIDIA GeForce RTX 3070"] and facts.gpu_sms == ["120"]
+
+
+def test_a_crash_in_mmcvs_info_functions_is_the_toolchain_not_torch(matrix: Matrix) -> None:
+    """The smoke check's own output on the H200 (measured): SIGSEGV in get_compiling_cuda_version."""
+    messages = (Path(__file__).parent / "data" / "failures" / "messages.jsonl").read_text().splitlines()
+    log = next(m["text"] for m in map(json.loads, messages) if m["code"] == "extension-toolchain-abi")
+    found = diagnose(log, _env(), matrix=matrix)
+    assert found[0].code == "extension-toolchain-abi" and found[0].confident
+    assert any("CC=/usr/bin/gcc CXX=/usr/bin/g++" in step for step in found[0].fix)
+    assert not any(d.code == "abi-undefined-symbol" for d in found)
+
+
+def test_a_segfault_elsewhere_is_not_blamed_on_the_toolchain(matrix: Matrix) -> None:
+    log = 'Fatal Python error: Segmentation fault\n  File "/v/site-packages/mmdet/__init__.py", line 2 in <module>\n'
+    assert all(d.code != "extension-toolchain-abi" for d in diagnose(log, _env(), matrix=matrix))
