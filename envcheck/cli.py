@@ -508,10 +508,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         before = set(freeze_of(runner, python))
         try:
             restore(first.snapshot)
-        except InstallError as exc:
-            console.print(f"✗ {exc.message}", soft_wrap=True, markup=False)
-            if exc.hint:
-                console.print(f"  {exc.hint}", soft_wrap=True, markup=False)
+        except (InstallError, OSError) as exc:  # the snapshot stays, named, for another try
+            message = exc.message if isinstance(exc, InstallError) else f"{type(exc).__name__}: {exc}"
+            console.print(f"✗ restoring failed: {message}", soft_wrap=True, markup=False)
+            console.print(f"  the snapshot is kept at {first.where}", soft_wrap=True, markup=False)
             return EXIT_PROBLEMS
         after = set(freeze_of(runner, python))
         for line in sorted(before - after):

@@ -329,6 +329,17 @@ def test_a_running_install_is_not_mistaken_for_an_interrupted_one(venv: Venv) ->
         sleeper.wait()
 
 
+def test_rollback_from_a_damaged_snapshot_refuses_and_keeps_it(venv: Venv) -> None:
+    where = orphan_snapshot(venv)
+    shared = next((venv.path / "lib").rglob("torch/version.py"))
+    with open(shared, "a", encoding="utf-8") as fh:  # written in place: the snapshot's inode changes too
+        fh.write("# edited\n")
+    done = envcheck(venv, "rollback", "--python", venv.python, "--yes")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "restoring failed: the snapshot was modified in place" in done.stdout and str(where) in done.stdout
+    assert where.exists()
+
+
 def test_an_incomplete_snapshot_is_not_restored_and_does_not_block(venv: Venv, tmp_path: Path) -> None:
     """Killed while taking the snapshot (no manifest yet): no step ran; the next install clears it."""
     stale = venv.path / f".envcheck-snapshot-20260101-000000-{DEAD_PID}"
