@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -419,3 +420,30 @@ def test_real_probe_of_a_broken_site_finds_the_problems(tmp_path: Path, matrix: 
     assert any("mmdet 3.3.0 rejects the installed mmcv 2.2.0" in f.title for f in found["version-guard"])
     assert "mmcv-ops-missing" in found
     assert any("ftfy" in f.title for f in found["missing-optional-dependency"])
+
+
+def test_no_fix_is_a_template_for_the_user_to_fill_in(matrix: Matrix) -> None:
+    """Every fix line is an exact command (or an envcheck command that prints them), on every machine we have."""
+    from envcheck.derive import complete
+    from envcheck.envdoc import from_document
+
+    data = Path(__file__).parent / "data"
+    scenarios = [json.loads(p.read_text())["env"] for p in sorted((data / "scenarios").glob("*.json"))]
+    docs = [d for d in scenarios if isinstance(d, dict)]  # the others name an example or a profile
+    docs += [json.loads(p.read_text()) for p in sorted((data / "examples").glob("*.json"))]
+    docs += [profile.as_json() for profile in matrix.profiles.values()]
+    # `inspect --json` of a real venv (torch 2.13, mmcv-lite 2.2.0, mmdet 3.3, mmseg, setuptools 84), as is
+    # and with mim beside a new pip: the build, pkg_resources and mim rules fire on these
+    broken = json.loads((data / "machines" / "broken-mmcv-lite-venv.json").read_text())
+    with_mim = {**broken, "packages": {**broken["packages"], "openmim": "0.3.9", "pip": "25.0"}}
+    docs += [broken, with_mim]
+    codes: set[str] = set()
+    seen = 0
+    for doc in docs:
+        env = complete(from_document(doc), matrix)
+        for finding in diagnose_environment(env, matrix):
+            codes.add(finding.code)
+            for line in finding.fix:
+                seen += 1
+                assert not re.search(r"==\.\.\.|\bTOOLKIT\b|<(?:the|your|an?) |/path/to", line), (finding.code, line)
+    assert seen > 50 and {"build-isolation-pkg_resources", "mim-pip-extras", "mmcv-ops-missing"} <= codes, codes

@@ -57,6 +57,14 @@ def pip_uninstall(env: Environment, *names: str) -> str:
     return " ".join((python_cmd(env), "-m", "pip", "uninstall", "-y", *names))
 
 
+def plan_command(env: Environment, matrix: Matrix, *flags: str) -> str:
+    """`envcheck plan` for the toolkits installed here (mmdet when none): it prints exact steps."""
+    names = [matrix.toolkit_name(n) for n in env.packages]
+    toolkits = [n for n in matrix.toolkits if n in names] or ["mmdet"]
+    where = f" --python {python_cmd(env)}" if env.python and env.python.executable else ""
+    return " ".join(("envcheck plan", *toolkits, *flags, "--format shell")) + where
+
+
 def python_cmd(env: Environment) -> str:
     exe = env.python.executable if env.python else ""
     return _quote(exe) if exe else "python"

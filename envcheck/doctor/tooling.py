@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from packaging.version import Version
 
 from envcheck.deps import route
-from envcheck.doctor import Finding, pip_install
+from envcheck.doctor import Finding, pip_install, plan_command
 from envcheck.doctor.gpu import version_tuple
 from envcheck.doctor.packages import installed_mmcv
 from envcheck.facts import CudaHome, Environment, Gpu, Mmcv, Tool, Torch, parse_version
@@ -79,7 +79,8 @@ def pkg_resources_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             "mmcv's setup.py imports pkg_resources; pip's isolated build env always gets the newest setuptools",
             (
                 pip_install(env, _setuptools_pin(env), "wheel", "ninja"),
-                "then build with: pip install --no-build-isolation mmcv==...",
+                plan_command(env, matrix, "--torch", "keep")
+                + "   (prints the exact build steps, --no-build-isolation)",
             ),
             "open-mmlab/mmcv@v2.2.0:setup.py",
         )
@@ -127,7 +128,7 @@ def mim_pip_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             "warning",
             f"`mim install` drops OpenMMLab dependencies with pip {pip}",
             'pip >= 24.1 ignores mim\'s injected `extra == "mim"` requirements: mmcv/mmengine silently not installed',
-            ("install with explicit pins instead: envcheck install TOOLKIT", pip_install(env, "pip<24.1")),
+            (plan_command(env, matrix) + "   (explicit pip pins instead of mim)", pip_install(env, "pip<24.1")),
             "open-mmlab/mim#244",
         )
 
