@@ -8,7 +8,7 @@ from packaging.version import Version
 
 from envcheck.conflict import explain_conflict
 from envcheck.deps import StackDeps, build_steps, stack_deps
-from envcheck.facts import Environment, Tool, Torch, parse_version
+from envcheck.facts import Environment, PlatformInfo, PythonInfo, Tool, Torch, parse_version
 from envcheck.matrix import Matrix
 from envcheck.memo import cached_version, matrix_cache
 from envcheck.nvccarch import compilable, toolkit_fix
@@ -132,6 +132,28 @@ def _arch_list(s: Search, sol: Solution) -> tuple[str, list[str]]:
         return ";".join(ccs), []
     keep, drop = compilable(s.matrix, nvcc.version, ccs)
     return ";".join(keep), drop
+
+
+def _unusual_compiler(env: Environment) -> str | None:
+    """A warning when mmcv would be compiled on Linux by a C++ compiler outside the system's and the
+    environment's own (CC/CXX or PATH pointing at, say, /opt/gcc): measured on an H200 image, an
+    extension built so crashed in its first std::string-returning call (extension-toolchain-abi)."""
+    py, plat = env.python, env.platform
+    if not isinstance(plat, PlatformInfo) or plat.system != "Linux":
+        return None
+    tool = env.toolchain.gxx if isinstance(env.toolchain.gxx, Tool) else env.toolchain.gcc
+    if not isinstance(tool, Tool) or tool.path.startswith(("/usr/bin/", "/bin/")):
+        return None
+    prefixes = [x for x in (py.prefix, py.conda, py.virtualenv) if x] if isinstance(py, PythonInfo) else []
+    if any(tool.path.startswith(x.rstrip("/") + "/") for x in prefixes):
+        return None  # conda's own compilers go with conda's own libstdc++
+    via = f"{tool.source}=" if tool.source in ("CC", "CXX") else ""
+    return (
+        f"mmcv is compiled by {via}{tool.path} ({tool.version}), not the system compiler: on one image such a "
+        "toolchain built extensions that crash in their first std::string call (mmcv.ops.get_compiling_cuda_version; "
+        "measured, `extension-toolchain-abi`). If `envcheck smoke mmcv` fails that way, rebuild with "
+        "CC=/usr/bin/gcc CXX=/usr/bin/g++"
+    )
 
 
 def build_plan(s: Search, sol: Solution, target: str) -> Plan:
@@ -259,6 +281,9 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
             )
         cpus = cpu_count(env) or 2
         build_env["MAX_JOBS"] = str(cpus)
+        odd = _unusual_compiler(env)
+        if odd:
+            warnings.append(odd)
         steps.append(
             Step(
                 "pip",

@@ -646,10 +646,13 @@ def violations(plan: Plan, env: Environment, ask: Ask, matrix: Matrix) -> list[s
         if step.tool not in ("pip", "mim"):
             continue
         names = {_name(r) for r in requirements(step)}
-        if names - {"torch", "torchvision"} and f"torch=={torch}" not in step.argv:
-            out.append(f"step {' '.join(step.argv)!r} installs {sorted(names)} without pinning torch=={torch}")
+        # a kept torch is pinned as pip knows it: PyPI's wheel is the distribution 2.11.0 while
+        # torch.__version__ says 2.11.0+cu130
+        pin = facts.packages.get("torch", torch) if kept else torch
+        if names - {"torch", "torchvision"} and f"torch=={pin}" not in step.argv:
+            out.append(f"step {' '.join(step.argv)!r} installs {sorted(names)} without pinning torch=={pin}")
         for arg in step.argv:
-            if _name(arg) == "torch" and arg != f"torch=={torch}":
+            if _name(arg) == "torch" and arg != f"torch=={pin}":
                 out.append(f"step {' '.join(step.argv)!r} asks for {arg}, not the stack's torch {torch}")
         if kept and {"-U", "--upgrade", "--force-reinstall"} & set(step.argv) and "torch" in names:
             out.append(f"step {' '.join(step.argv)!r} reinstalls the kept torch")

@@ -274,3 +274,23 @@ def test_mmpose_on_python_312_with_no_build_is_a_conflict_that_says_why_and_wher
             matrix, [matrix.toolkits["mmpose"][other.stack["mmpose"]]], None, python_minor(_profile_env(name))
         )
         assert all(not b.compiles for b in deps.builds), (name, deps.builds)
+
+
+@pytest.mark.parametrize(
+    ("gxx", "warned"),
+    [("/opt/gcc/bin/g++", True), ("/usr/bin/g++", False), ("/opt/conda/envs/mm/bin/x86_64-conda-linux-gnu-c++", False)],
+)
+def test_a_compile_by_a_non_system_compiler_is_flagged(gxx: str, warned: bool) -> None:
+    """Measured on the H200 image: /opt/gcc built extensions that crash; conda's own compilers are at home."""
+    matrix = load_matrix()
+    doc = {
+        "python": {"version": "3.12.3", "executable": "/opt/conda/envs/mm/bin/python", "prefix": "/opt/conda/envs/mm"},
+        "platform": {"system": "Linux", "machine": "x86_64", "cpus": 16},
+        "torch": {"version": "2.11.0+cu130", "cuda": "13.0"},
+        "toolchain": {"gxx": {"path": gxx, "version": "13.3.0", "source": "CXX"}},
+        "packages": {"torch": "2.11.0+cu130"},
+    }
+    env = complete(from_document(doc), matrix)
+    plan = make_plan(parse_request(["mmdet"], matrix, torch="keep"), env, matrix)
+    assert plan.ok and plan.compiles
+    assert any("not the system compiler" in w for w in plan.warnings) == warned, plan.warnings
