@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from envcheck.errors import EnvcheckError
 from envcheck.facts import Environment
 from envcheck.fixfacts import FixFacts, derived, gather
 from envcheck.guards import WHEN
@@ -212,6 +213,16 @@ def diagnose(
             best_per_code[sig.code] = (score, sig, kept)
     ranked = sorted(best_per_code.values(), key=lambda t: (-t[0], t[2][0].line))[:MAX_DIAGNOSES]
     return [_diagnosis(score, sig, hits, log, fix_facts, sigs) for score, sig, hits in ranked]
+
+
+def top_cause(text: str, facts: Environment | None = None, *, matrix: Matrix | None = None) -> Diagnosis | None:
+    """The most likely cause of a failed command's output, or None when nothing matched or there
+    was nothing to read (empty or binary output): for the callers that report one cause, not a list."""
+    try:
+        found = diagnose(text, facts, matrix=matrix)
+    except EnvcheckError:
+        return None
+    return found[0] if found else None
 
 
 def _diagnosis(score: float, sig: Signature, hits: list[_Hit], log: LogText, facts: FixFacts,

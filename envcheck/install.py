@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from envcheck.doctor import diagnose_environment
-from envcheck.errors import EnvcheckError, InstallError
+from envcheck.errors import InstallError
 from envcheck.facts import Environment
 from envcheck.install_steps import (
     BASE_ENV,
@@ -275,18 +275,12 @@ class Installer:
 
     def diagnose(self, output: str) -> Diagnosis | None:
         """explain's top cause for a failed command's output (None: nothing matched, or nothing to read)."""
-        if not output.strip():
-            return None
-        from envcheck.diagnose import diagnose
+        from envcheck.diagnose import top_cause
 
-        try:
-            found = diagnose(output, self.p.env, matrix=self.matrix)
-        except EnvcheckError:  # binary or empty output: nothing to read
-            return None
-        if found:
-            top = found[0]
+        top = top_cause(output, self.p.env, matrix=self.matrix) if output.strip() else None
+        if top is not None:
             self.log.write(f"# diagnosis: {top.code} ({top.confidence:.0%}): {top.cause}")
-        return found[0] if found else None
+        return top
 
     def rollback(self, snap: Snapshot, freeze_before: tuple[str, ...], step: str, code: str, message: str,
                  tail: Sequence[str], diagnosis: Diagnosis | None = None) -> None:  # fmt: skip

@@ -192,14 +192,10 @@ def default_diagnoser(python: str, runner: Runner) -> Diagnoser:
     facts = _Facts(python, runner)
 
     def diagnoser(text: str) -> Diagnosis | None:
-        from envcheck.diagnose import diagnose
+        from envcheck.diagnose import top_cause
 
         env, matrix = facts.get()
-        try:
-            found = diagnose(text, env, matrix=matrix)
-        except EnvcheckError:  # empty or binary output: nothing to read
-            return None
-        return found[0] if found else None
+        return top_cause(text, env, matrix=matrix)
 
     return diagnoser
 
