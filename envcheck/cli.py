@@ -21,6 +21,8 @@ from envcheck import __version__
 from envcheck.errors import EnvcheckError, UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from envcheck.doctor import Finding
     from envcheck.facts import Environment
     from envcheck.matrix import Matrix
@@ -353,6 +355,18 @@ def _unreachable_indexes(plan: Plan) -> list[str]:
     return [h for h, why in zip(hosts, verdicts) if why]
 
 
+def _confirmed(console: Console, yes: bool, python: str, question: str) -> bool:
+    """--yes, or the person at the terminal said yes; no terminal and no --yes is a usage error."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"no terminal to ask before changing {python}: pass --yes (nothing was changed)")
+    if console.input(f"\n{question}? \\[y/N] ").strip().lower() in ("y", "yes"):
+        return True
+    console.print("Cancelled: nothing was changed.")
+    return False
+
+
 def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     """Plan → show → ask → snapshot, steps, check (roll back on failure) → report; see envcheck.install."""
     import shlex
@@ -421,12 +435,8 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     if args.dry_run:
         console.print("\n[dim]--dry-run: nothing was changed.[/]")
         return EXIT_OK
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError(f"no terminal to ask before changing {python}: pass --yes (nothing was changed)")
-        if console.input("\nProceed? \\[y/N] ").strip().lower() not in ("y", "yes"):
-            console.print("Cancelled: nothing was changed.")
-            return EXIT_PROBLEMS
+    if not _confirmed(console, args.yes, python, "Proceed"):
+        return EXIT_PROBLEMS
     log_path = Path(args.log) if args.log else cache.root / "logs" / f"install-{time.strftime('%Y%m%d-%H%M%S')}.log"
     log = StepLog(log_path)
     log.write(json.dumps(plan.to_json()))
@@ -490,7 +500,6 @@ def cmd_rollback(args: argparse.Namespace) -> int:
                 f"pip is still running in {python} (pid {pips[0]}), left by the interrupted install",
                 hint="wait for it to end (or kill it), then run rollback again; nothing was changed",
             )
-    what = "delete" if args.discard else "restore"
     console.print(
         f"An envcheck install into {python} was interrupted (pid {first.pid}, snapshot taken {first.taken or '?'}):\n"
         f"  {first.where} ({first.snapshot.files()} files)\n"
@@ -498,12 +507,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
            if args.discard else "  Everything installed since is removed; what was there before comes back."),
         soft_wrap=True, markup=False,
     )  # fmt: skip
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError(f"no terminal to ask before changing {python}: pass --yes (nothing was changed)")
-        if console.input(f"\n{what.capitalize()}? \\[y/N] ").strip().lower() not in ("y", "yes"):
-            console.print("Cancelled: nothing was changed.")
-            return EXIT_PROBLEMS
+    if not _confirmed(console, args.yes, python, "Delete" if args.discard else "Restore"):
+        return EXIT_PROBLEMS
     if not args.discard:
         before = set(freeze_of(runner, python))
         try:
