@@ -40,6 +40,16 @@ def parse_version(text: str | None) -> Version | None:
         return None
 
 
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    """550.54.15 -> (550, 54, 15); 12.4 -> (12, 4); junk -> ()."""
+    out = []
+    for part in (text or "").split("."):
+        if not part.isdigit():
+            break
+        out.append(int(part))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class PythonInfo:
     version: str

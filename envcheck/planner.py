@@ -8,7 +8,7 @@ from packaging.version import Version
 
 from envcheck.conflict import explain_conflict
 from envcheck.deps import StackDeps, build_steps, stack_deps
-from envcheck.facts import Environment, PlatformInfo, PythonInfo, Tool, Torch, parse_version
+from envcheck.facts import Environment, PlatformInfo, PythonInfo, Tool, Torch, parse_version, version_tuple
 from envcheck.matrix import Matrix
 from envcheck.memo import cached_version, matrix_cache
 from envcheck.nvccarch import compilable, toolkit_fix
@@ -108,11 +108,6 @@ def _mim_works(env: Environment) -> bool:
     )
 
 
-def _cc_order(cc: str) -> tuple[int, ...]:
-    """ "7.5" < "8.6" < "12.0": compute capabilities by number (as strings "12.0" sorts before "7.5")."""
-    return tuple(int(x) if x.isdigit() else 0 for x in cc.split("."))
-
-
 def _arch_list(s: Search, sol: Solution) -> tuple[str, list[str]]:
     """TORCH_CUDA_ARCH_LIST for a CUDA build, and the archs of torch's own list this nvcc cannot compile.
 
@@ -121,12 +116,12 @@ def _arch_list(s: Search, sol: Solution) -> tuple[str, list[str]]:
     the environment reports them), less those the image's nvcc does not know (nvcc 12.4 beside a
     cu128 torch cannot compile sm_100, sm_120).
     """
-    ccs = sorted({g.compute_capability for g in s.env.gpu_list if g.compute_capability}, key=_cc_order)
+    ccs = sorted({g.compute_capability for g in s.env.gpu_list if g.compute_capability}, key=version_tuple)
     if ccs:
         return ";".join(ccs), []
     kept = s.env.torch if not sol.torch.changed and isinstance(s.env.torch, Torch) else None
     archs = sol.torch.build.archs if sol.torch.build else (kept.arch_list or () if kept else ())
-    ccs = sorted({f"{a[3:-1]}.{a[-1]}" for a in archs if a.startswith("sm_") and a[3:].isdigit()}, key=_cc_order)
+    ccs = sorted({f"{a[3:-1]}.{a[-1]}" for a in archs if a.startswith("sm_") and a[3:].isdigit()}, key=version_tuple)
     nvcc = s.env.toolchain.nvcc
     if not isinstance(nvcc, Tool):
         return ";".join(ccs), []

@@ -5,18 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from envcheck.doctor import Finding, pip_install
-from envcheck.facts import Driver, Environment, Gpu, Missing, Mmcv, Torch
+from envcheck.facts import Driver, Environment, Gpu, Missing, Mmcv, Torch, version_tuple
 from envcheck.matrix import Matrix, TorchBuild
-
-
-def version_tuple(text: str | None) -> tuple[int, ...]:
-    """550.54.15 -> (550, 54, 15); 12.4 -> (12, 4); junk -> ()."""
-    out = []
-    for part in (text or "").split("."):
-        if not part.isdigit():
-            break
-        out.append(int(part))
-    return tuple(out)
 
 
 def arch_covers(arch_list: Sequence[str], compute_capability: str) -> bool:

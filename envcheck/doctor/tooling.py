@@ -8,9 +8,8 @@ from packaging.version import Version
 
 from envcheck.deps import route
 from envcheck.doctor import Finding, pip_install, plan_command
-from envcheck.doctor.gpu import version_tuple
 from envcheck.doctor.packages import installed_mmcv
-from envcheck.facts import CudaHome, Environment, Gpu, Mmcv, Tool, Torch, parse_version
+from envcheck.facts import CudaHome, Environment, Gpu, Mmcv, Tool, Torch, parse_version, version_tuple
 from envcheck.matrix import Matrix
 from envcheck.nvccarch import arch_gaps, toolkit_for
 from envcheck.resolve import python_minor
