@@ -42,6 +42,7 @@ LAYOUT_SOURCE = (
     " 'platform': sysconfig.get_platform()}))\n"
 )
 
+PREFIX = ".envcheck-snapshot-"  # + time + pid: what take() names a snapshot, leftovers() looks for
 Entry = tuple[str, int, int, int, int, str]  # kind f|d|l, inode, size, mtime_ns, mode, link target
 
 
@@ -160,7 +161,7 @@ def snapshot_home(layout: Layout, fallback: Path) -> Path:
 def take(layout: Layout, home: Path) -> Snapshot:
     """Hard-link copy of every root; falls back to copying per file when linking is refused."""
     start = time.monotonic()
-    where = home / f".envcheck-snapshot-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    where = home / f"{PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"  # the pid last: _pid_of
     where.mkdir(parents=True)
     snap = Snapshot(layout, where)
     try:
@@ -188,13 +189,11 @@ def take(layout: Layout, home: Path) -> Snapshot:
 # last (atomically), so a snapshot without one was never complete and no step ran after it.
 
 MANIFEST = "manifest.json"
-PREFIX = ".envcheck-snapshot-"
 
 
 def _write_manifest(snap: Snapshot) -> None:
     doc = {
         "schema": 1,
-        "pid": os.getpid(),
         "taken": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "layout": {
             "python": snap.layout.python, "prefix": snap.layout.prefix, "purelib": snap.layout.purelib,
