@@ -488,7 +488,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if not complete:
         for x in found:  # killed while taking its snapshot: no step ran, nothing to restore
             shutil.rmtree(x.where, ignore_errors=True)
-        console.print(f"No interrupted install to roll back for {python}: nothing was changed.")
+        console.print(f"No interrupted install to roll back for {python}: nothing was changed.", soft_wrap=True)
         return EXIT_OK
     first = complete[0]  # the oldest: the state before the first interrupted install
     assert first.snapshot is not None
