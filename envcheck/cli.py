@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from envcheck.facts import Environment
     from envcheck.matrix import Matrix
     from envcheck.plan import Plan
+    from envcheck.resolve import Request
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
 COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "rollback", "cache", "smoke")
@@ -82,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cuda", metavar="TAG|cpu", help="the torch build to use: cpu, cu121, cu126 ...")
     p.add_argument("--no-build", action="store_true", help="never compile mmcv: no wheel means a conflict")
+    _channel_args(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="print the plan as JSON (schema 1)")
     fmt.add_argument(
@@ -107,6 +109,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _channel_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--channel",
+        default="auto",
+        metavar="auto|upstream|onedl",
+        help="upstream OpenMMLab, the OneDL fork family, or let the planner choose (default; it says why)",
+    )
+    p.add_argument(
+        "--torch-from",
+        default="auto",
+        metavar="auto|pypi",
+        help="where a changed torch comes from: the PyTorch index (auto) or PyPI (its default build)",
+    )
+
+
+def _request(args: argparse.Namespace, matrix: Matrix, live: bool) -> Request:
+    """The request as typed, plus what the machine envcheck runs on says (FORCE_CUDA, like mmcv's setup.py)."""
+    from dataclasses import replace
+
+    from envcheck.channel import check_channel
+    from envcheck.resolve import parse_request
+
+    check_channel(args.channel)
+    if args.torch_from not in ("auto", "pypi"):
+        raise UsageError(f"--torch-from {args.torch_from!r}: expected auto or pypi")
+    request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
+    return replace(
+        request,
+        torch_from=args.torch_from,
+        cuda_ops_without_gpu=not live or os.environ.get("FORCE_CUDA", "").strip() == "1",
+    )
+
+
 def _install_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """install, setup and cache: carrying out a plan (envcheck.install) and the wheel cache."""
     for name, help_text in (
@@ -120,6 +155,7 @@ def _install_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
         p.add_argument("--torch", default="auto", metavar="keep|any|VERSION", help="as for `envcheck plan`")
         p.add_argument("--cuda", metavar="TAG|cpu", help="as for `envcheck plan`")
         p.add_argument("--no-build", action="store_true", help="never compile mmcv")
+        _channel_args(p)
         p.add_argument("-y", "--yes", action="store_true", help="do not ask (required where there is no terminal)")
         p.add_argument("--dry-run", action="store_true", help="print the exact commands and change nothing")
         p.add_argument("--log", metavar="FILE", help="the full log (default: under envcheck's cache dir)")
@@ -251,15 +287,14 @@ def _target_env(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from envcheck.planner import make_plan
-    from envcheck.resolve import parse_request
+    from envcheck.channel import plan_with_channels
 
     matrix, env, where = _target_env(args)
-    request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
+    request = _request(args, matrix, live=not (args.target or args.env))
     torch = env.torch
     if args.torch == "keep" and args.cuda and torch and torch.cuda_tag != args.cuda:
         raise UsageError(f"--torch keep keeps torch {torch.version}, which contradicts --cuda {args.cuda}")
-    plan = make_plan(request, env, matrix, where)
+    plan = plan_with_channels(request, env, matrix, where, args.channel)
     if args.json:
         sys.stdout.write(json.dumps(plan.to_json(), indent=2) + "\n")
     elif args.format:
@@ -374,18 +409,17 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     from dataclasses import replace
     from pathlib import Path
 
+    from envcheck.channel import plan_with_channels
     from envcheck.derive import complete
     from envcheck.facts import Torch
     from envcheck.install import Installer, InstallFailed
     from envcheck.install_steps import cached_builds, load_plan, prepare
     from envcheck.matrix import load_matrix
-    from envcheck.planner import make_plan
     from envcheck.probes.collect import inspect_environment
     from envcheck.render.console import make_console
     from envcheck.render.install_console import print_actions, print_failure, print_outcome, verdict
     from envcheck.render.plan_console import print_plan
     from envcheck.render.progress import StepLog, make_progress
-    from envcheck.resolve import parse_request
     from envcheck.runner import SubprocessRunner
     from envcheck.snapshot import check_writable, read_layout, refuse_leftovers
     from envcheck.wheelcache import WheelCache, cache_root
@@ -404,9 +438,9 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     if args.plan:
         plan = load_plan(args.plan)
     else:
-        request = parse_request(args.toolkits, matrix, args.torch, args.cuda, args.no_build)
+        request = _request(args, matrix, live=True)
         request = replace(request, cached_builds=cached_builds(cache, env, layout))
-        plan = make_plan(request, env, matrix, args.python or "this machine")
+        plan = plan_with_channels(request, env, matrix, args.python or "this machine", args.channel)
         offline: list[str] = []
         for _ in range(3):  # each re-plan may name another index (a changed torch's): at most both, plus one
             newly = [h for h in _unreachable_indexes(plan) if h not in offline]
@@ -415,14 +449,17 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
             offline += newly
             # An index this plan needs cannot be reached: plan again without it (mmcv compiled here, torch
             # kept) rather than fail at that step; say so. A plan that still needs it fails before any change.
+            torch_offline = any(h in matrix.torch_index for h in offline)
+            wheel_indexes = [matrix.wheel_index, *(c.wheel_index for c in matrix.channels.values())]
             request = replace(
                 request,
-                no_wheels=request.no_wheels or any(h in matrix.wheel_index for h in offline),
-                torch="keep" if isinstance(env.torch, Torch) and any(h in matrix.torch_index for h in offline)
-                else request.torch,
+                no_wheels=request.no_wheels or any(h in w for h in offline for w in wheel_indexes),
+                # No torch here and its index unreachable: PyPI carries a build of every release (torch.toml).
+                torch="keep" if isinstance(env.torch, Torch) and torch_offline else request.torch,
+                torch_from="pypi" if torch_offline and not isinstance(env.torch, Torch) else request.torch_from,
             )  # fmt: skip
             console.print(f"[yellow]! {', '.join(newly)} cannot be reached from here: planning without it[/]")
-            plan = make_plan(request, env, matrix, args.python or "this machine")
+            plan = plan_with_channels(request, env, matrix, args.python or "this machine", args.channel)
     if not plan.ok:
         print_plan(console, plan)
         return EXIT_PROBLEMS

@@ -206,7 +206,7 @@ class Installer:
             wheels = sorted(out.glob("*.whl"))
             if not wheels:
                 raise _StepFailed("step-failed", f"pip reported success but left no wheel in {out}", list(self._tail))
-            if not wheel_has_ops(wheels[0], action.key.package):
+            if not wheel_has_ops(wheels[0], "mmcv"):
                 raise _StepFailed(
                     "mmcv-ops-missing",
                     f"the build \"succeeded\" but {wheels[0].name} has no {action.key.package}/_ext*: no compiled ops",

@@ -30,7 +30,11 @@ NET_OPTS = ("--timeout", "20", "--retries", "2")  # pip's defaults (15 s x 5 ret
 INDEX_OPTS = ("-f", "--find-links", "-i", "--index-url", "--extra-index-url")
 VALUE_OPTS = (*INDEX_OPTS, "-c", "--constraint", "-r", "--requirement", "--timeout", "--retries", "--only-binary",
               "--no-binary", "--progress-bar", "--trusted-host", "-w", "--wheel-dir", "--prefix", "--root", "-t")  # fmt: skip
-MMCV_DISTS = ("mmcv", "mmcv-full")
+MMCV_DISTS = ("mmcv", "mmcv-full", "onedl-mmcv")  # compiled into envcheck's wheel cache
+# What a plan may uninstall: the mmcv family (a stale install), and the upstream twins a channel replaces
+# (removed BEFORE the channel's distribution is installed: they own the same import directories).
+REMOVABLE = ("mmcv", "mmcv-full", "mmcv-lite", "mmengine", "mmengine-lite", "mmdet", "mmsegmentation", "mmpretrain",
+             "mmrotate")  # fmt: skip
 BASE_ENV = {"PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONUNBUFFERED": "1"}
 _NET_ERRORS = re.compile(
     r"NewConnectionError|Failed to establish a new connection|Name or service not known|"
@@ -127,7 +131,7 @@ def _is_mmcv_uninstall(argv: tuple[str, ...]) -> bool:
     return (
         len(argv) > 5
         and argv[1:5] == ("-m", "pip", "uninstall", "-y")
-        and all(canonicalize_name(a) in (*MMCV_DISTS, "mmcv-lite") for a in argv[5:])
+        and all(canonicalize_name(a) in REMOVABLE for a in argv[5:])
     )
 
 

@@ -122,6 +122,21 @@ class Plan:
     def _pinned_lines(self) -> list[str]:
         return [f"{name}=={version}" for name, version in self.stack.items()] + list(self.pins)
 
+    def _comment_head(self) -> list[str]:
+        """The plan's estimate and warnings as comment lines: a pasted script must not drop them."""
+        lines = []
+        if self.compiles:
+            built = [s for s in self.steps if s.compiles]
+            minutes = sum(s.minutes for s in built)
+            lines.append(
+                f"# compiles from source (~{minutes:g} min of {self.minutes:g} min in all): "
+                + "; ".join(s.why for s in built)
+            )
+        elif self.minutes:
+            lines.append(f"# about {self.minutes:g} min, nothing compiled")
+        lines += [f"# warning: {w}" for w in self.warnings]
+        return lines
+
     def render(self, fmt: str) -> str:
         if fmt == "requirements":
             head = [f"# envcheck {__version__}: {' '.join(self.request)} for {self.target}"]
@@ -141,12 +156,14 @@ class Plan:
                 "#!/usr/bin/env bash",
                 f"# envcheck {__version__}: {' '.join(self.request)} for {self.target}",
                 "set -euo pipefail",
+                *self._comment_head(),
             ]
             for s in self.steps:
                 lines += [f"# {s.why}", s.shell()]
             return "\n".join(lines) + "\n"
         if fmt == "colab":
             lines = [f"# envcheck {__version__}: {' '.join(self.request)} — paste into one Colab cell"]
+            lines += self._comment_head()
             for s in self.steps:
                 argv = list(s.argv)
                 if len(argv) > 2 and argv[1:3] == ["-m", "pip"]:

@@ -165,15 +165,22 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
     index_url: str | None = None
     if sol.torch.changed:
         # A build label (+cu121, +cpu) lives only on the PyTorch index; unlabelled wheels (macOS)
-        # come from PyPI.
-        index_url = matrix.torch_index_url(sol.torch.tag) if "+" in sol.torch.version else None
+        # come from PyPI, and so does the one build PyPI carries per release (torch_from=pypi).
+        from_pypi = s.request.torch_from == "pypi"
+        if from_pypi:  # pip's version on PyPI has no label; torch.__version__ still says +cu130
+            torch_pins = tuple(p.split("+")[0] for p in torch_pins)
+        index_url = matrix.torch_index_url(sol.torch.tag) if "+" in sol.torch.version and not from_pypi else None
         where = ("--index-url", index_url) if index_url else ()
         steps.append(
             Step(
                 "pip",
                 (*pip, *torch_pins, *where),
                 f"torch {sol.torch.version} from "
-                + (f"the PyTorch index for {sol.torch.tag}" if index_url else "PyPI"),
+                + (
+                    f"the PyTorch index for {sol.torch.tag}"
+                    if index_url
+                    else "PyPI" + (f" (the {sol.torch.tag} build PyPI carries)" if from_pypi else "")
+                ),
                 minutes=4.0 if sol.torch.tag != "cpu" else 1.0,
             )
         )
@@ -253,7 +260,13 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
         )
         build_env = {k: v for k, v in b.env.items()}
         build_env["MMCV_WITH_OPS"] = "1"
-        if sol.torch.tag != "cpu" and cuda_build_possible(env, sol.torch.tag):
+        if sol.torch.tag != "cpu" and not s.request.cuda_ops_without_gpu_ok(env):
+            build_env["FORCE_CUDA"] = "0"
+            warnings.append(
+                "no GPU here: mmcv's ops are compiled for the CPU only (as mmcv's setup.py does); set "
+                "FORCE_CUDA=1 to compile CUDA ops for an image that will run on GPUs"
+            )
+        elif sol.torch.tag != "cpu" and cuda_build_possible(env, sol.torch.tag):
             build_env["FORCE_CUDA"] = "1"
             arch, left_out = _arch_list(s, sol)
             if arch:

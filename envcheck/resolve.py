@@ -45,6 +45,16 @@ class Request:
     cached_builds: frozenset[tuple[str, str]] = frozenset()
     # The mmcv wheel index cannot be reached (install checked it): prebuilt wheels are no route.
     no_wheels: bool = False
+    # Without a GPU, compile CUDA ops for a CUDA torch (an image built on a machine without one). The CLI
+    # sets it from FORCE_CUDA=1 when it plans for the machine it runs on, as mmcv's own setup.py does;
+    # documents of other machines keep it (they are images to build).
+    cuda_ops_without_gpu: bool = True
+    # Where a changed torch comes from: auto (the PyTorch index for a labelled build) or pypi (the build
+    # PyPI carries: the PyTorch index is unreachable, or asked for).
+    torch_from: str = "auto"
+
+    def cuda_ops_without_gpu_ok(self, env: Environment) -> bool:
+        return bool(env.gpu_list) or self.cuda_ops_without_gpu
 
 
 def parse_request(
@@ -268,7 +278,10 @@ def _torch_options(search: Search) -> None:
             tags_seen.add(tag)
             if request.cuda is not None and tag != request.cuda:
                 continue
-            if request.cuda is None and (tag == "cpu") == has_gpu:
+            if request.torch_from == "pypi" and plat == "linux":
+                if not build.pypi_default:
+                    continue  # PyPI carries one build per release on Linux: the rest are on the PyTorch index only
+            elif request.cuda is None and (tag == "cpu") == has_gpu:
                 continue  # a GPU machine gets CUDA builds, a CPU machine the CPU build, unless told
             if build.cuda is not None:
                 why = _build_problem(env, matrix, tag, build.archs)
@@ -360,7 +373,7 @@ def _route(search: Search, torch: TorchOption, release: MmcvRelease) -> MmcvRout
     if (release.version, torch.version) in search.request.cached_builds:
         return MmcvRoute(release, "build", 0.3)
     cpus = cpu_count(env)
-    cuda = torch.tag != "cpu" and cuda_build_possible(env, torch.tag)
+    cuda = torch.tag != "cpu" and cuda_build_possible(env, torch.tag) and search.request.cuda_ops_without_gpu_ok(env)
     return MmcvRoute(release, "build", build_minutes(matrix, release.version, cuda, cpus))
 
 

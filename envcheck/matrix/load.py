@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import MatrixError
+from envcheck.matrix.channels import check_channels, parse_channels
 from envcheck.matrix.records import (
     _ARCH,
     _CC,
@@ -66,6 +67,7 @@ FILES = (
     "nvidia.toml",
     "profiles.toml",
     "numpy.toml",
+    "channels.toml",
 )
 
 if sys.version_info >= (3, 11):
@@ -943,6 +945,7 @@ _PARSERS: dict[str, _Parser] = {
     "nvidia.toml": _nvidia_file,
     "profiles.toml": _profiles_file,
     "numpy.toml": _numpy_file,
+    "channels.toml": parse_channels,
 }
 
 
@@ -1010,8 +1013,10 @@ def _build(root: Path) -> Matrix:
         numpy1_pins=parsed["numpy.toml"]["numpy1"],
         binaries=_frozen(parsed["numpy.toml"]["binaries"]),
         nvcc_archs=nv["nvcc_archs"],
+        channels=_frozen(parsed["channels.toml"]),
         root=root,
     )
+    check_channels(problems, matrix.channels, matrix.toolkits)
     for rel in list(matrix.mmcv.values()) + list(matrix.mmcv_full.values()):
         limit = rel.max_torch_for_source_build
         if limit is not None and limit not in matrix.torch:

@@ -16,9 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from packaging.specifiers import SpecifierSet
+
+if TYPE_CHECKING:
+    from envcheck.matrix.channels import Channel
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -522,6 +525,7 @@ class Matrix:
     numpy1_pins: tuple[str, ...] = ()  # what a stack with a NumPy-1 binary pins: numpy<2, an OpenCV for it
     binaries: Mapping[str, BinaryDist] = field(default_factory=dict)  # compiled dependencies, by name
     nvcc_archs: tuple[NvccArch, ...] = ()  # which CUDA toolkits compile for which compute capability
+    channels: Mapping[str, Channel] = field(default_factory=dict)  # second sources (channels.toml), by name
     root: Path | None = None
 
     # -- lookups --------------------------------------------------------------------------
