@@ -25,7 +25,16 @@ from envcheck.resolve import Request, TorchOption, cpu_count, cuda_build_possibl
 
 CHANNELS = ("auto", "upstream", "onedl")
 FORK = "onedl"
-SIMILAR_MINUTES = 5.0  # a fork route this much slower than upstream still wins when only it loads checkpoints
+SIMILAR_MINUTES = 5.0
+CAPPED = ("numpy", "opencv-python", "opencv-python-headless")  # requirements a plan spells out with their caps
+
+
+def _name(requirement: str) -> str:
+    from packaging.requirements import Requirement
+
+    return Requirement(
+        requirement
+    ).name  # a fork route this much slower than upstream still wins when only it loads checkpoints
 
 
 def check_channel(text: str) -> str:
@@ -249,6 +258,10 @@ def _steps(
                  f"remove upstream {', '.join(twins)} first: the fork installs the same import directories, and "
                  "removing the upstream twin afterwards would delete them", minutes=0.1)
         )  # fmt: skip
+    # The toolkits' caps on NumPy/OpenCV (onedl-mmdetection's imaug: opencv < 4.13, so numpy < 2.3) go with
+    # every install step: onedl-mmcv alone would pull the newest opencv-python, which the next step replaces.
+    extras = [r for d in dists.values() for r in d.requires if _name(r) in CAPPED]
+    extras = list(dict.fromkeys(extras))
     pin = f"{mmcv.name}=={mmcv.newest}"
     stack[mmcv.name] = mmcv.newest
     find_links: tuple[str, ...] = ()
@@ -256,7 +269,7 @@ def _steps(
         url = ch.wheel_index.format(folder=route.folder)
         find_links = (url,)
         steps.append(
-            Step("pip", (*pip, pin, "--only-binary", mmcv.name, "-f", url, *torch_pins),
+            Step("pip", (*pip, pin, "--only-binary", mmcv.name, "-f", url, *extras, *torch_pins),
                  f"prebuilt onedl-mmcv wheel from the fork's index ({route.folder}); --only-binary: a missing wheel "
                  "fails fast instead of building an mmcv without ops", minutes=0.5)
         )  # fmt: skip
@@ -284,26 +297,16 @@ def _steps(
                     "FORCE_CUDA=1 set for an image built without one) they are compiled for CUDA"
                 )
         steps.append(
-            Step("pip", (*pip, *ch.build.pip_args, pin, *torch_pins),
+            Step("pip", (*pip, *ch.build.pip_args, pin, *extras, *torch_pins),
                  f"compile onedl-mmcv {mmcv.newest} with ops against torch {opt.version} (~{route.minutes:g} min on "
                  f"{cpu_count(env) or 2} cores; no wheel for torch {opt.minor}/{opt.tag}/{python_tag(env)} on the fork's index)",
                  compiles=True, env=build_env, minutes=route.minutes)
         )  # fmt: skip
     stack[engine.name] = engine.newest
     rest = [f"{engine.name}=={engine.newest}"]
-    extras: list[str] = []
     for name, version in picks.items():
         stack[name] = version
         rest.append(f"{name}=={version}")
-        d = dists.get(name)
-        for req in d.requires if d else ():
-            capped = req.split("<")[0].split(">")[0].split("=")[0] in (
-                "numpy",
-                "opencv-python",
-                "opencv-python-headless",
-            )
-            if capped and req not in extras:
-                extras.append(req)
     steps.append(
         Step("pip", (*pip, *rest, *extras, *torch_pins),
              "onedl-mmengine and the toolkits (their NumPy/OpenCV caps spelled out); torch pinned so pip never swaps it",

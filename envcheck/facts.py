@@ -191,7 +191,7 @@ class Toolchain:
 @dataclass(frozen=True)
 class Mmcv:
     version: str
-    dist: str  # mmcv | mmcv-full | mmcv-lite
+    dist: str  # mmcv | mmcv-full | mmcv-lite | onedl-mmcv
     ops: bool  # compiled ops (mmcv/_ext*) present
     ops_path: str | None = None
     # The CUDA the ops were compiled with: "12.1"; "cpu" when built without CUDA;
@@ -230,6 +230,9 @@ OPENMMLAB = (
     "mmpose", "mmocr", "mmpretrain", "mmcls", "mmdeploy", "mmdeploy-runtime",
     "mmdeploy-runtime-gpu", "mmdet3d", "mmyolo", "mmaction2", "mmagic", "mmedit", "mmrotate",
     "mmtrack", "mmflow", "mmselfsup", "mmrazor", "openmim",
+    # the OneDL fork family (matrices/channels.toml): the same import names, other distributions
+    "onedl-mmcv", "onedl-mmengine", "onedl-mmdetection", "onedl-mmsegmentation", "onedl-mmpretrain",
+    "onedl-mmrotate", "onedl-mmdeploy", "onedl-mim",
 )  # fmt: skip
 
 

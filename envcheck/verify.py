@@ -66,16 +66,27 @@ def same_version(have: str | None, want: str) -> bool:
     return h == w if (w.local and h.local) else h.public == w.public
 
 
+def _module_of(matrix: Matrix, dist: str) -> str:
+    """The import name a planned distribution provides: mmcv for onedl-mmcv (channels.toml), else itself."""
+    for ch in matrix.channels.values():
+        if dist in ch.dists:
+            return ch.dists[dist].module
+    return dist
+
+
 def import_names(plan: Plan, matrix: Matrix) -> list[str]:
     names: list[str] = []
-    if "mmcv" in plan.stack:
+    modules = {_module_of(matrix, d): d for d in plan.stack}
+    if "mmcv" in modules:
         names.append("mmcv.ops")
-    if "mmengine" in plan.stack:
+    if "mmengine" in modules:
         names.append("mmengine")
     for dist, version in plan.stack.items():
         release = matrix.toolkit(dist, version) if dist in matrix.toolkits else None
         if release is not None:
             names.append(release.import_name)
+        elif _module_of(matrix, dist) not in ("mmcv", "mmengine", dist):
+            names.append(_module_of(matrix, dist))
     return names
 
 
@@ -122,7 +133,7 @@ def check(
         elif not same_version(have, want):
             problems.append(Problem("version-mismatch", f"{name} is {have}, the plan installs {want}"))
     mmcv = env_after.mmcv
-    if "mmcv" in plan.stack and isinstance(mmcv, Mmcv) and not mmcv.ops:
+    if any(_module_of(matrix, d) == "mmcv" for d in plan.stack) and isinstance(mmcv, Mmcv) and not mmcv.ops:
         problems.append(Problem("mmcv-ops-missing", f"{mmcv.dist} {mmcv.version} has no compiled ops (no mmcv/_ext*)"))
     # A kept torch is the user's: an error about it that was there before is not the plan's doing.
     keep = () if plan.torch_changed else ("torch", "torchvision")

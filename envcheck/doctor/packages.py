@@ -11,7 +11,7 @@ from envcheck.doctor import Finding, pip_install, pip_uninstall
 from envcheck.facts import Environment, Mmcv, Torch, parse_version
 from envcheck.matrix import Matrix, ToolkitRelease
 
-MMCV_DISTS = ("mmcv", "mmcv-full", "mmcv-lite")
+MMCV_DISTS = ("mmcv", "mmcv-full", "mmcv-lite", "onedl-mmcv")
 OPENCV_DISTS = (
     "opencv-python",
     "opencv-python-headless",
@@ -32,11 +32,21 @@ def installed_mmcv(env: Environment) -> tuple[str, Version] | None:
     return None
 
 
-def dep_version(env: Environment, dep: str) -> Version | None:
+def dep_version(env: Environment, dep: str, matrix: Matrix | None = None) -> Version | None:
+    """The version `import dep` reports: upstream's, or a channel twin's (onedl-mmengine for mmengine)."""
     if dep == "mmcv":
         found = installed_mmcv(env)
         return found[1] if found else None
-    return env.version_of(dep)
+    have = env.version_of(dep)
+    if have is None and matrix is not None:
+        for twin in channel_twins(matrix, dep):
+            have = have or env.version_of(twin)
+    return have
+
+
+def channel_twins(matrix: Matrix, upstream: str) -> list[str]:
+    """The channel distributions that provide the same module as an upstream one (channels.toml)."""
+    return [d.name for ch in matrix.channels.values() for d in ch.dists.values() if d.stands_for == upstream]
 
 
 def toolkit_release(matrix: Matrix, name: str, version: Version) -> ToolkitRelease | None:
@@ -125,7 +135,7 @@ def guard_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             )
             continue
         for dep, req in release.requires.items():
-            have = dep_version(env, dep)
+            have = dep_version(env, dep, matrix)
             if have is not None and req.allows(have):
                 continue
             fix = _dep_fix(env, matrix, dep, best_version(env, matrix, dep, toolkits), names)
@@ -196,7 +206,24 @@ def mixed_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             (pip_uninstall(env, *present), pip_install(env, f"{keep}=={env.packages[keep]}")),
             "shared/reference/failures/CODES.md (package-conflict)",
         )
+    for ch in matrix.channels.values():
+        for d in ch.dists.values():
+            if env.has(d.name) and d.stands_for != d.name and env.has(d.stands_for) and d.stands_for != "mmcv":
+                yield Finding(
+                    "package-conflict",
+                    "error",
+                    f"{d.stands_for} and {d.name} are installed together",
+                    f"both install the `{d.module}` package into the same place; uninstalling either deletes it "
+                    "for both (measured)",
+                    (pip_uninstall(env, d.stands_for), pip_install(env, "--force-reinstall", "--no-deps",
+                                                                   f"{d.name}=={env.packages[d.name]}")),
+                    ch.source,
+                )  # fmt: skip
     cv = sorted(n for n in env.packages if n in OPENCV_DISTS)
+    # onedl-mmdetection's imaug requires opencv-python AND opencv-python-headless: that pair is by design
+    paired = [d.name for ch in matrix.channels.values() for d in ch.dists.values() if d.opencv_pair and env.has(d.name)]
+    if paired and set(cv) == {"opencv-python", "opencv-python-headless"}:
+        cv = []
     if len(cv) > 1:
         yield Finding(
             "package-conflict",

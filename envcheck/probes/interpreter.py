@@ -135,7 +135,8 @@ def _mmcv(raw: dict[str, Any] | None, dists: tuple[Dist, ...]) -> Maybe[Mmcv]:
     if "error" in raw or not raw.get("dir"):
         return Missing(f"looking for mmcv failed: {raw.get('error', 'no package dir')}", "")
     location = str(Path(raw["dir"]).parent)
-    owners = [d for d in dists if d.name in ("mmcv", "mmcv-full", "mmcv-lite")]
+    # onedl-mmcv's version.py asks importlib.metadata, so its version comes from the distribution
+    owners = [d for d in dists if d.name in ("mmcv", "mmcv-full", "mmcv-lite", "onedl-mmcv")]
     owner = next((d for d in owners if d.location == location), owners[0] if owners else None)
     values = parse_version_py(raw.get("version_py") or "")
     version = str(values.get("__version__") or (owner.version if owner else "unknown"))

@@ -167,7 +167,13 @@ def random_image(height, width, seed=0):
 def _version(dist, module):
     try:
         from importlib.metadata import version
-        return version(dist)
+        try:
+            return version(dist)
+        except Exception:
+            # a channel twin provides the module (onedl-mmdetection for mmdet): ask who owns it
+            from importlib.metadata import packages_distributions
+            owners = packages_distributions().get(module) or []
+            return version(owners[0]) if owners else getattr(sys.modules.get(module), "__version__", None)
     except Exception:
         mod = sys.modules.get(module)
         return getattr(mod, "__version__", None)
