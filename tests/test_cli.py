@@ -47,6 +47,13 @@ def one_line_error(done: subprocess.CompletedProcess[str], code: int, text: str)
         (("plan", "mmdet", "--target", "colab", "--cuda", "cuda12"), "--cuda 'cuda12'"),
         (("plan", "mmdet", "--target", "colab", "--torch", "keep", "--cuda", "cpu"), "contradicts --cuda cpu"),
         (("plan", "mmdet", "--target", "colab", "--env", "x.json"), "not allowed with argument"),
+        (("plan", "mmdet", "--target", "colab", "--channel", "conda"), "--channel 'conda': expected one of auto"),
+        (
+            ("plan", "mmdet==3.3.0", "--target", "colab", "--channel", "onedl"),
+            "mmdet==3.3.0 is not in the onedl channel",
+        ),
+        (("plan", "mmdet", "--target", "colab", "--torch-from", "conda"), "--torch-from 'conda'"),
+        (("setup", "mmdet", "--channel", "conda", "--yes"), "--channel 'conda'"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(args: tuple[str, ...], text: str) -> None:
