@@ -98,9 +98,8 @@ def channel_violations(plan: Plan, env: Environment, matrix: Matrix, channel: st
                 out.append("an uninstall after the fork was installed deletes the shared import directory")
     for s in plan.steps:
         names = [Requirement(a).name for a in s.argv if a.startswith("onedl-mmcv==")]
-        if names and s.compiles:
-            if not {"--no-build-isolation", "--no-cache-dir"} <= set(s.argv):
-                out.append("onedl-mmcv compiled with build isolation or pip's cache: an mmcv without ops")
+        if names and s.compiles and not {"--no-build-isolation", "--no-cache-dir"} <= set(s.argv):
+            out.append("onedl-mmcv compiled with build isolation or pip's cache: an mmcv without ops")
         if names and not s.compiles and "--only-binary" not in s.argv:
             out.append("an onedl-mmcv install that may fall back to the sdist (no --only-binary)")
     if "onedl-mmdetection" in plan.stack:
