@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envcheck.matrix.builds import Builds
+
 T = TypeVar("T")
 
 PLATFORMS = ("linux", "windows", "macos")
@@ -526,6 +528,7 @@ class Matrix:
     binaries: Mapping[str, BinaryDist] = field(default_factory=dict)  # compiled dependencies, by name
     nvcc_archs: tuple[NvccArch, ...] = ()  # which CUDA toolkits compile for which compute capability
     channels: Mapping[str, Channel] = field(default_factory=dict)  # second sources (channels.toml), by name
+    builds: Builds = field(default_factory=Builds)  # sdists known not to build where, and their patches
     root: Path | None = None
 
     # -- lookups --------------------------------------------------------------------------
