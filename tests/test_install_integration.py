@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import shutil
+import re
 import signal
 import subprocess
 import sys
@@ -452,3 +453,24 @@ def test_pip_replaces_files_instead_of_writing_into_them(venv: Venv, tmp_path: P
     restore(snap)
     assert differences(snap) == [] and venv.state() == before
     snap.discard()
+
+
+def test_no_torch_and_its_index_unreachable_plans_torch_from_pypi(tmp_path: Path, wheelhouse: Path) -> None:
+    """#14 item 4: found before anything changes; said on screen; the re-plan names PyPI's build, no --index-url."""
+    from envcheck.install_steps import reach_https
+
+    if reach_https("download.pytorch.org", timeout=3.0) is None:
+        pytest.skip("the PyTorch index is reachable from here: nothing to re-plan")
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "envcheck", "install", "mmdet", "--python", str(bare / "bin" / "python"), "--dry-run",
+         "--channel", "upstream"],
+        capture_output=True, text=True, env=clean_env(wheelhouse, tmp_path / "cache"), timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    said = next(line for line in done.stdout.splitlines() if "cannot be reached from here: planning without it" in line)
+    assert "download.pytorch.org" in said
+    assert "download.pytorch.org" not in done.stdout.split("planning without it", 1)[1]
+    assert re.search(r"pip install torch==\d+\.\d+\.\d+\n", done.stdout), done.stdout
+    assert "from PyPI (the cu" in done.stdout
