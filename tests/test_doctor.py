@@ -275,7 +275,10 @@ def test_weights_only_with_new_torch(matrix: Matrix) -> None:
     torch = Torch("2.6.0+cu124", cuda="12.4")
     env = env_of({**HEALTHY, "torch": torch.version}, torch=torch, mmcv=Mmcv("2.1.0", "mmcv", ops=True))
     f = codes(diagnose_environment(env, matrix))["weights-only"][0]
-    assert "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1" in f.fix[0]
+    # the fork's mmengine first (upstream uninstalled before it), the environment variable only as the fallback
+    assert "uninstall" in f.fix[0] and "mmengine" in f.fix[0]
+    assert "onedl-mmengine==0.10.12" in f.fix[1]
+    assert "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1" in f.fix[-1]
 
 
 def test_mim_with_new_pip(matrix: Matrix) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from envcheck.deps import route
-from envcheck.doctor import Finding, pip_install, plan_command
+from envcheck.doctor import Finding, pip_install, pip_uninstall, plan_command
 from envcheck.doctor.packages import installed_mmcv
 from envcheck.facts import CudaHome, Environment, Gpu, Mmcv, Tool, Torch, parse_version, version_tuple
 from envcheck.matrix import Matrix
@@ -208,9 +209,29 @@ def weights_only_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
             "warning",
             f"mmengine {engine} cannot load OpenMMLab checkpoints under torch {torch.base_version}",
             "torch >= 2.6 loads with weights_only=True by default: `Weights only load failed` in load_checkpoint",
-            ("export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1   (only for checkpoints you trust)",),
+            (
+                *_safe_engine_fix(env, matrix),
+                "export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1   (only for checkpoints you trust)",
+            ),
             f"{row.source}; https://docs.pytorch.org/docs/stable/miscellaneous_environment_variables.html",
         )
+
+
+def _safe_engine_fix(env: Environment, matrix: Matrix) -> tuple[str, ...]:
+    """Swap upstream mmengine for a channel's twin that loads checkpoints under torch >= 2.6 (onedl-mmengine),
+    where it supports this Python; the environment variable stays the fallback after it."""
+    py = python_minor(env)
+    for ch in matrix.channels.values():
+        for d in ch.dists.values():
+            if (
+                d.stands_for == "mmengine"
+                and d.weights_only_safe
+                and py
+                and Version(py + ".0") in SpecifierSet(d.python)
+            ):
+                # upstream first: uninstalling it after the twin is installed deletes the shared mmengine/ directory
+                return (pip_uninstall(env, "mmengine"), pip_install(env, f"{d.name}=={d.newest}"))
+    return ()
 
 
 def _numpy1_fix(env: Environment, matrix: Matrix) -> str | None:
