@@ -111,10 +111,14 @@ def print_outcome(console: Console, prepared: Prepared, outcome: Outcome) -> Non
         console.print(f"[bold yellow]! {escape(notice)}[/]", soft_wrap=True)
 
 
+# What a stack stands on (the rest are its toolkits): upstream's names and the OneDL fork's (channels.toml).
+BASE = ("torch", "torchvision", "mmcv", "mmengine", "onedl-mmcv", "onedl-mmengine")
+
+
 def verdict(prepared: Prepared, outcome: Outcome | None, failure: InstallFailed | None = None) -> str:
     """The one line `envcheck setup` ends with (for a notebook cell or a CI log)."""
     plan = prepared.plan
-    toolkits = [f"{n} {v}" for n, v in plan.stack.items() if n not in ("torch", "torchvision", "mmcv", "mmengine")]
+    toolkits = [f"{n} {v}" for n, v in plan.stack.items() if n not in BASE]
     if failure is not None:
         state = (
             "nothing changed"
@@ -126,7 +130,7 @@ def verdict(prepared: Prepared, outcome: Outcome | None, failure: InstallFailed 
             f"envcheck setup: FAILED{' at ' + failure.step if failure.step else ''} [{failure.code}]{cause} — {state}"
         )
     assert outcome is not None
-    base = ", ".join(f"{n} {plan.stack[n]}" for n in ("torch", "mmcv", "mmengine") if n in plan.stack)
+    base = ", ".join(f"{n} {plan.stack[n]}" for n in BASE if n in plan.stack and n != "torchvision")
     how = (
         " (mmcv compiled, wheel cached)"
         if outcome.compiled
