@@ -16,7 +16,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from envcheck.errors import PlanError
-from envcheck.facts import Environment, Torch, parse_version, version_tuple
+from envcheck.facts import Environment, PlatformInfo, Torch, parse_version, version_tuple
 from envcheck.matrix import Matrix
 from envcheck.matrix.channels import Channel, ChannelDist
 from envcheck.plan import Alternative, Choice, Clash, Conflict, Plan, Step
@@ -172,12 +172,7 @@ def _best_route(
             routes.append(_Route(opt, "installed", 0.0))
             continue
         folder = ch.wheel_folder(version, opt.minor, opt.tag, py_tag)
-        if (
-            folder is not None
-            and not request.no_wheels
-            and env.platform
-            and getattr(env.platform, "key", "linux") == "linux"
-        ):
+        if folder is not None and not request.no_wheels and _wheels_run_here(env, ch):
             routes.append(_Route(opt, "wheel", 0.5, folder.folder))
             continue
         if request.no_build:
@@ -196,6 +191,17 @@ def _best_route(
         return (not keep, round(total), r.torch.changed, [-x for x in version_tuple(r.torch.base)])
 
     return sorted(routes, key=rank)[0], ""
+
+
+def _wheels_run_here(env: Environment, ch: Channel) -> bool:
+    """The fork's index wheels are manylinux_2_34 x86_64: Linux x86_64 with glibc >= glibc_min (unknown: trusted)."""
+    plat = env.platform
+    if not isinstance(plat, PlatformInfo):
+        return True  # a document that does not say
+    if plat.system != "Linux" or plat.machine not in ("x86_64", "AMD64"):
+        return False
+    glibc = parse_version(plat.glibc.split()[-1]) if plat.glibc else None
+    return glibc is None or glibc >= Version(ch.glibc_min)
 
 
 def _build_minutes(ch: Channel, version: str, cuda: bool, cpus: int | None) -> float:
