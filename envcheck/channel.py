@@ -60,18 +60,31 @@ def plan_with_channels(request: Request, env: Environment, matrix: Matrix, targe
                 request.typed, target, conflict=Conflict(f"the {FORK} channel: {why_not}", (Clash(why_not, ch.source),))
             )
         return _tag(fork, FORK, "asked for (--channel onedl)")
-    up = make_plan(request, env, matrix, target)
+    # upstream on auto: its mmcv and toolkits, with the fork's mmengine mixed in where upstream's cannot load
+    # checkpoints (torch >= 2.6) and every guard admits it
+    up = make_plan(replace(request, mixed_engine=True), env, matrix, target)
     if fork is None:
-        return _tag(up, "upstream", f"the {FORK} fork cannot serve it: {why_not}", fork_alt=None)
+        return _tag(up, "upstream", f"the {FORK} fork cannot serve it: {why_not}" + _mixed(up))
     if not up.ok:
         assert up.conflict is not None
         return _tag(fork, FORK, f"upstream has no stack here ({up.conflict.summary})")
     if up.compiles and not fork.compiles:
         return _tag(fork, FORK, f"a prebuilt onedl-mmcv wheel; upstream compiles mmcv (~{up.minutes:g} min)", other=up)
+    similar = fork.minutes <= up.minutes + SIMILAR_MINUTES
+    verdict = matrix.builds.verdict("mmcv", up.stack.get("mmcv", ""), python_minor(env)) if up.compiles else None
+    if verdict is not None and similar:
+        how = "fails" if verdict.fails else f"builds only patched ({verdict.patch.name if verdict.patch else ''})"
+        return _tag(
+            fork, FORK,
+            f"upstream mmcv {verdict.version}'s sdist {how} on Python {verdict.python} ({verdict.defect.error}); "
+            f"onedl-mmcv {fork.stack.get('onedl-mmcv')} builds as released, at a similar cost "
+            f"(~{fork.minutes:g} vs ~{up.minutes:g} min)",
+            other=up,
+        )  # fmt: skip
     torch = parse_version(up.stack.get("torch", "").split("+")[0])
     engine = matrix.mmengine.get(up.stack.get("mmengine", ""))
     unsafe = torch is not None and torch >= Version("2.6") and engine is not None and not engine.weights_only_safe
-    if unsafe and engine is not None and fork.minutes <= up.minutes + SIMILAR_MINUTES:
+    if unsafe and engine is not None and similar:
         return _tag(
             fork, FORK,
             f"upstream mmengine {engine.version} cannot load OpenMMLab checkpoints under torch {torch} "
@@ -79,10 +92,17 @@ def plan_with_channels(request: Request, env: Environment, matrix: Matrix, targe
             f"(~{fork.minutes:g} vs ~{up.minutes:g} min)",
             other=up,
         )  # fmt: skip
-    return _tag(up, "upstream", "upstream works here" + (f" (the {FORK} route: ~{fork.minutes:g} min)"), other=fork)
+    return _tag(
+        up, "upstream", f"upstream works here (the {FORK} route: ~{fork.minutes:g} min)" + _mixed(up), other=fork
+    )
 
 
-def _tag(plan: Plan, channel: str, why: str, other: Plan | None = None, fork_alt: Plan | None = None) -> Plan:
+def _mixed(plan: Plan) -> str:
+    twin = next((n for n in plan.stack if n.startswith("onedl-")), None)
+    return f"; mixed with {twin} {plan.stack[twin]}, which loads checkpoints under torch >= 2.6" if twin else ""
+
+
+def _tag(plan: Plan, channel: str, why: str, other: Plan | None = None) -> Plan:
     """The plan with the channel as its first choice and the other channel's stack among the rejected."""
     rejected = plan.rejected
     if other is not None and other.ok:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from envcheck.conflict import explain_conflict
 from envcheck.deps import StackDeps, build_steps, stack_deps
 from envcheck.facts import Environment, PlatformInfo, PythonInfo, Tool, Torch, parse_version, version_tuple
 from envcheck.matrix import Matrix
+from envcheck.matrix.channels import ChannelDist
 from envcheck.memo import cached_version, matrix_cache
 from envcheck.nvccarch import compilable, toolkit_fix
 from envcheck.plan import Alternative, Choice, Plan, Step
@@ -71,14 +73,18 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
         else:
             warnings.append(f"torchvision for torch {sol.torch.version} is not in envcheck's data: pin it by hand")
     stack["mmcv"] = sol.selection.mmcv
-    stack["mmengine"] = sol.selection.mmengine
+    twin = fork_engine(s, sol)
+    if twin is not None:
+        stack[twin.name] = twin.newest
+    else:
+        stack["mmengine"] = sol.selection.mmengine
     for name, rel in sol.selection.releases.items():
         stack[name] = rel.version
     # numpy<2 only where a NumPy-1 binary really gets installed on this Python (numpy.toml).
     deps = stack_deps(matrix, sol.selection.releases.values(), row, python_minor(env))
     extras = list(deps.extras)
     warnings += deps.warnings
-    engine = matrix.mmengine.get(sol.selection.mmengine)
+    engine = matrix.mmengine.get(sol.selection.mmengine) if twin is None else None
     py = python_version(env)
     if engine is not None and engine.pkg_resources_at_runtime:
         low = f">={IMPIMPORTER_FIXED}," if py and py >= Version("3.12") else ""
@@ -90,6 +96,26 @@ def _pins(s: Search, sol: Solution) -> tuple[dict[str, str], list[str], list[str
             "(weights_only); export TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for checkpoints you trust"
         )
     return stack, extras, warnings, deps
+
+
+def fork_engine(s: Search, sol: Solution) -> ChannelDist | None:
+    """The fork's mmengine for an upstream stack (Request.mixed_engine): where upstream's selected mmengine
+    cannot load checkpoints under this torch (>= 2.6), the fork's can, its Python fits and every selected
+    toolkit's mmengine guard admits it. None: upstream's mmengine stays."""
+    if not s.request.mixed_engine:
+        return None
+    engine = s.matrix.mmengine.get(sol.selection.mmengine)
+    torch_v = parse_version(sol.torch.base)
+    if engine is None or engine.weights_only_safe or torch_v is None or torch_v < Version("2.6"):
+        return None
+    py = python_minor(s.env)
+    for ch in s.matrix.channels.values():
+        twin = ch.dist_of("mmengine")
+        if twin is None or not twin.weights_only_safe or (py and Version(py + ".0") not in SpecifierSet(twin.python)):
+            continue
+        if all(r.allows("mmengine", twin.newest) for r in sol.selection.releases.values()):
+            return twin
+    return None
 
 
 def _mim_works(env: Environment) -> bool:
@@ -303,8 +329,22 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
                 minutes=route.minutes,
             )
         )
-    rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in sol.selection.releases)]
+    twin = fork_engine(s, sol)
+    engine_pin = f"{twin.name}=={twin.newest}" if twin else f"mmengine=={stack['mmengine']}"
+    rest = [engine_pin, *(f"{n}=={stack[n]}" for n in sol.selection.releases)]
     steps += build_steps(deps, extras, pip, torch_pins)
+    if twin is not None and (route.how != "installed" or env.has("mmengine")):
+        # mmcv's metadata requires the `mmengine` distribution, so installing mmcv pulls upstream's; remove it
+        # BEFORE the fork's twin goes in (removing it afterwards deletes the shared mmengine/ directory).
+        steps.append(
+            Step(
+                "pip",
+                (py, "-m", "pip", "uninstall", "-y", "mmengine"),
+                f"remove upstream mmengine (mmcv's metadata pulls it) before {twin.name} {twin.newest}, which "
+                "installs the same mmengine/ directory and loads checkpoints under torch >= 2.6",
+                minutes=0.1,
+            )
+        )
     steps.append(
         Step(
             "pip",
@@ -380,7 +420,18 @@ def _choices(s: Search, sol: Solution) -> list[Choice]:
         if cached_version(rel.version).is_prerelease:
             why += " (a pre-release: no stack of final releases fits)"
         out.append(Choice(name, rel.version, why))
-    out.append(Choice("mmengine", sol.selection.mmengine, "newest release every toolkit's guard accepts"))
+    twin = fork_engine(s, sol)
+    if twin is not None:
+        out.append(
+            Choice(
+                twin.name,
+                twin.newest,
+                f"the OneDL fork's mmengine: upstream {sol.selection.mmengine} cannot load OpenMMLab checkpoints under "
+                f"torch {sol.torch.base} (weights_only); every toolkit's guard accepts {twin.newest}",
+            )
+        )
+    else:
+        out.append(Choice("mmengine", sol.selection.mmengine, "newest release every toolkit's guard accepts"))
     return out
 
 

@@ -52,6 +52,9 @@ class Request:
     # Where a changed torch comes from: auto (the PyTorch index for a labelled build) or pypi (the build
     # PyPI carries: the PyTorch index is unreachable, or asked for).
     torch_from: str = "auto"
+    # Mix the OneDL fork's mmengine into an upstream stack where it loads checkpoints and upstream's cannot
+    # (torch >= 2.6) and every toolkit's guard admits it: envcheck.channel sets it for --channel auto.
+    mixed_engine: bool = False
 
     def cuda_ops_without_gpu_ok(self, env: Environment) -> bool:
         return bool(env.gpu_list) or self.cuda_ops_without_gpu

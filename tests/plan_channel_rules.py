@@ -78,8 +78,17 @@ def channel_violations(plan: Plan, env: Environment, matrix: Matrix, channel: st
     fork_dists = [d for d in plan.stack if d in ch.dists]
     if picked == FORK and not {"onedl-mmcv", "onedl-mmengine"} <= set(plan.stack):
         out.append("a fork plan without onedl-mmcv and onedl-mmengine")
-    if picked == "upstream" and fork_dists:
+    if picked == "upstream" and set(fork_dists) - {"onedl-mmengine"}:
         out.append(f"an upstream plan installs {fork_dists}")
+    if picked == "upstream" and "onedl-mmengine" in fork_dists:
+        # mixed: only on auto, only where upstream's mmengine cannot load checkpoints, upstream's removed first
+        if channel != "auto" or Version(plan.stack["torch"].split("+")[0]) < Version("2.6"):
+            out.append("onedl-mmengine mixed into an upstream plan that did not need it")
+        at = next(i for i, s in enumerate(plan.steps) if any(a.startswith("onedl-mmengine==") for a in s.argv))
+        mmcv_at = [i for i, s in enumerate(plan.steps) if any(a.startswith("mmcv==") for a in s.argv)]
+        gone = [i for i, s in enumerate(plan.steps[:at]) if "uninstall" in s.argv and "mmengine" in s.argv]
+        if mmcv_at and not (gone and gone[-1] > max(mmcv_at)):
+            out.append("upstream mmengine (pulled by mmcv) is not removed between mmcv and onedl-mmengine")
     first_fork = next(
         (
             i
