@@ -71,10 +71,8 @@ STACKS = {
         torch=["torch==2.13.0"],
         toolkits=["mmdet", "mmseg", "mmdeploy"],
         expect=["torch", "mmcv", "mmengine", "mmdet", "mmseg", "mmdeploy"],
-        # mmengine 0.10.7 calls torch.load without weights_only=False: under torch >= 2.6 the checkpoints its
-        # own Runner writes do not load (the mmengine smoke check fails: weights-only). This is the fix
-        # `envcheck doctor`/`explain` prescribe for trusted checkpoints; the session proves that it works.
-        smoke_env={"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"},
+        # No TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD: the planner mixes onedl-mmengine 0.10.12 into this upstream stack
+        # (upstream mmengine 0.10.7 cannot load checkpoints under torch >= 2.6; mmdeploy keeps it off the fork).
         broken=(
             Broken(
                 "mmcv-lite under mmdet 3.3",
