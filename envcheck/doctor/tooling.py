@@ -75,8 +75,9 @@ def pkg_resources_rule(env: Environment, matrix: Matrix) -> Iterator[Finding]:
         yield Finding(
             "build-isolation-pkg_resources",
             "warning",
-            f"a source build of mmcv will fail ({have} has no pkg_resources)",
-            "mmcv's setup.py imports pkg_resources; pip's isolated build env always gets the newest setuptools",
+            f"a source build of upstream mmcv will fail ({have} has no pkg_resources)",
+            "upstream mmcv's setup.py imports pkg_resources; pip's isolated build env always gets the newest setuptools "
+            "(the OneDL fork's onedl-mmcv builds without it: `--channel onedl`)",
             (
                 pip_install(env, _setuptools_pin(env), "wheel", "ninja"),
                 plan_command(env, matrix, "--torch", "keep")
