@@ -259,7 +259,8 @@ def load_plan(path: str) -> Plan:
             raise UsageError(f"--plan {path} is a conflict, not a stack: {doc['conflict'].get('summary', '')}")
         steps = tuple(
             Step(str(s["tool"]), tuple(str(a) for a in s["argv"]), str(s.get("why", "")), bool(s.get("compiles")),
-                 {str(k): str(v) for k, v in (s.get("env") or {}).items()}, float(s.get("minutes") or 0.0))
+                 {str(k): str(v) for k, v in (s.get("env") or {}).items()}, float(s.get("minutes") or 0.0),
+                 str(s.get("patch") or ""))
             for s in doc["steps"]
         )  # fmt: skip
         return Plan(
