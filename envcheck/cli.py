@@ -430,7 +430,7 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
         pip_args = tuple(shlex.split(os.environ.get("ENVCHECK_PIP_ARGS", "")))
     except ValueError as exc:
         raise UsageError(f"ENVCHECK_PIP_ARGS: {exc}") from None
-    prepared = prepare(plan, env, layout, cache, pip_args)
+    prepared = prepare(plan, env, layout, cache, pip_args, matrix)
     print_actions(console, prepared, "setup" if setup else "install")
     if args.dry_run:
         console.print("\n[dim]--dry-run: nothing was changed.[/]")

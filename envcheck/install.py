@@ -27,6 +27,7 @@ from envcheck.errors import InstallError
 from envcheck.facts import Environment
 from envcheck.install_steps import (
     BASE_ENV,
+    MMCV_DISTS,
     Action,
     Prepared,
     classify,
@@ -36,9 +37,11 @@ from envcheck.install_steps import (
     reach_https,
 )
 from envcheck.matrix import Matrix
+from envcheck.patched import patch_source
 from envcheck.render.progress import Progress, StepLog, elapsed
 from envcheck.runner import Completed, Runner
 from envcheck.snapshot import Snapshot, restore, snapshot_home, take
+from envcheck.udiff import PatchError
 from envcheck.verify import CheckResult, check
 from envcheck.wheelcache import wheel_has_ops
 
@@ -199,14 +202,16 @@ class Installer:
             self.run(action.argv, dict(action.env), timeout=max(1200.0, minutes * 240))
             return "taken from envcheck's wheel cache: nothing compiled" if action.kind == "cached" else ""
         assert action.key is not None
-        out = Path(action.argv[action.argv.index("-w") + 1])
+        out = action.work
         out.mkdir(parents=True, exist_ok=True)
         try:
+            if action.patch is not None:
+                self.patch_source(action)
             done = self.run(action.argv, dict(action.env), timeout=max(3 * 3600.0, minutes * 240))
             wheels = sorted(out.glob("*.whl"))
             if not wheels:
                 raise _StepFailed("step-failed", f"pip reported success but left no wheel in {out}", list(self._tail))
-            if not wheel_has_ops(wheels[0], action.key.package):
+            if action.key.package in MMCV_DISTS and not wheel_has_ops(wheels[0], action.key.package):
                 raise _StepFailed(
                     "mmcv-ops-missing",
                     f"the build \"succeeded\" but {wheels[0].name} has no {action.key.package}/_ext*: no compiled ops",
@@ -218,6 +223,20 @@ class Installer:
         self.log.write(f"# cached {cached.path} ({action.key.describe()})")
         self.run(action.install, {}, timeout=1200.0)
         return f"wheel kept in envcheck's cache: {cached.path.name}"
+
+    def patch_source(self, action: Action) -> None:
+        """Fetch the sdist (a stdlib child in the target), unpack it, apply the patch strictly: never build unpatched."""
+        assert action.patch is not None
+        self.run(action.fetch, {}, timeout=900.0)
+        sdists = sorted((action.work / "sdist").glob("*"))
+        if not sdists:
+            raise _StepFailed("step-failed", "the sdist download reported success but saved no file", list(self._tail))
+        try:
+            patch_source(sdists[0], action.work / "source", action.patch)
+        except PatchError as exc:
+            self.log.write(f"# {exc.message}")
+            raise _StepFailed("patch-failed", exc.message, [exc.message]) from None
+        self.log.write(f"# applied {action.patch.name} (sha256 {action.patch.sha256}) to {sdists[0].name}")
 
     def carry_out(self) -> Outcome:
         start = time.monotonic()
