@@ -90,6 +90,7 @@ class Outcome:
     log: Path | None = None
     compiled: bool = False
     cached: bool = False
+    snapshot: Snapshot | None = None  # kept (keep_snapshot=True): setup discards it once the smoke checks pass
 
 
 def freeze_of(runner: Runner, python: str) -> tuple[str, ...]:
@@ -136,11 +137,13 @@ def shielded() -> Iterator[None]:
 class Installer:
     def __init__(self, prepared: Prepared, matrix: Matrix, runner: Runner, progress: Progress, log: StepLog, *,
                  reach: Callable[[str], str | None] = reach_https, check_imports: bool = True,
-                 inspect: Callable[[str], Environment] | None = None, background_discard: bool = False) -> None:  # fmt: skip
+                 inspect: Callable[[str], Environment] | None = None, background_discard: bool = False,
+                 keep_snapshot: bool = False) -> None:  # fmt: skip
         self.p, self.matrix, self.runner, self.progress, self.log = prepared, matrix, runner, progress, log
         self.reach = reach
         self.check_imports = check_imports
         self.background_discard = background_discard
+        self.keep_snapshot = keep_snapshot
         self._inspect = inspect
         self._reach_cache: dict[str, str | None] = {}
         self._tail: deque[str] = deque(maxlen=TAIL)
@@ -288,7 +291,10 @@ class Installer:
             self.log.write(f"# INTERRUPTED at step {n}/{total} ({title})")
             self.rollback(snap, freeze_before, f"step {n}/{total} ({title})", "interrupted",
                           "interrupted (Ctrl-C or SIGTERM)", list(self._tail))  # fmt: skip
-        snap.discard(self.background_discard)
+        if self.keep_snapshot:
+            out.snapshot = snap
+        else:
+            snap.discard(self.background_discard)
         out.seconds = time.monotonic() - start
         return out
 
