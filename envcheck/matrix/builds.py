@@ -25,6 +25,7 @@ class BuildDefect:
     error: str
     summary: str
     source: str
+    brief: str = ""
 
     def bites(self, python: str) -> bool:
         return SpecifierSet(self.python).contains(python, prereleases=True)
@@ -93,6 +94,10 @@ class SdistVerdict:
     def why(self) -> str:
         return f"its sdist does not build on Python {self.python}: {self.defect.summary} ({self.defect.error})"
 
+    def short(self) -> str:
+        """One clause for a plan step: "its setup.py fails on Python 3.13 with KeyError: '__version__' (...)"."""
+        return f"its setup.py fails on Python {self.python} with {self.defect.error} ({self.defect.brief})"
+
     def headline(self) -> str:
         """The plan's words: "build patched upstream mmcv 2.1.0 (patch: NAME)"."""
         name = self.patch.name if self.patch else "none"
@@ -130,10 +135,11 @@ def read_builds(problems: list[str], data: dict[str, Any], root: Path) -> Builds
     top = _Reader(problems, FILE, "(file)", data, _keys("schema updated defects sdists patches"))
     defects: dict[str, BuildDefect] = {}
     for ident, raw in top.table("defects").items():
-        r = _Reader(problems, FILE, f"defects {ident}", raw, _keys("python error summary source"))
+        r = _Reader(problems, FILE, f"defects {ident}", raw, _keys("python error summary brief source"))
         python = r.spec("python", r.text("python"))
         if r.ok:
-            defects[ident] = BuildDefect(ident, python or "", r.text("error"), r.text("summary"), r.source())
+            defects[ident] = BuildDefect(ident, python or "", r.text("error"), r.text("summary"), r.source(),
+                                         r.text("brief"))  # fmt: skip
     patches: dict[str, SourcePatch] = {}
     for name, raw in top.table("patches").items():
         r = _Reader(problems, FILE, f"patches {name}", raw, _keys("dists fixes source"))

@@ -21,6 +21,11 @@ CHECKS: dict[str, SmokeCheck] = {
         mmdeploy.CHECK,
     )
 }
-ALIASES = {"mmsegmentation": "mmseg", "pytorch": "torch", "mmcv-full": "mmcv", "mmcv-lite": "mmcv"}
+ALIASES = {
+    "mmsegmentation": "mmseg", "pytorch": "torch", "mmcv-full": "mmcv", "mmcv-lite": "mmcv",
+    # the OneDL fork's distributions (matrices/channels.toml) provide the same modules, so the same checks
+    "onedl-mmcv": "mmcv", "onedl-mmengine": "mmengine", "onedl-mmdetection": "mmdet",
+    "onedl-mmsegmentation": "mmseg", "onedl-mmpretrain": "mmpretrain",
+}  # fmt: skip
 
 __all__ = ["ALIASES", "CHECKS", "SmokeCheck", "SmokeResult"]
