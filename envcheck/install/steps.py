@@ -243,6 +243,9 @@ def decorate(argv: Sequence[str], pip_args: Sequence[str]) -> tuple[str, ...]:
     argv = tuple(argv)
     if argv[1:3] != ("-m", "pip"):
         return (*argv, *pip_args)
+    if len(argv) > 3 and argv[3] == "uninstall":
+        # no network, no progress bar, no index: `pip uninstall` rejects --progress-bar and --find-links
+        return argv
     given = {a.split("=", 1)[0] for a in (*argv, *pip_args)}
     extra = [x for i in range(0, len(NET_OPTS), 2) if NET_OPTS[i] not in given for x in NET_OPTS[i : i + 2]]
     if "--progress-bar" not in given:

@@ -133,6 +133,9 @@ def test_decorate_adds_short_network_timeouts_and_the_callers_pip_args() -> None
                    "--find-links", "/wh")  # fmt: skip
     assert decorate((*PIP, "--timeout=60", "x"), []).count("--timeout") == 0
     assert decorate((PY, "-m", "mim", "install", "x"), ["-q"]) == (PY, "-m", "mim", "install", "x", "-q")
+    # pip uninstall (a stale mmcv, an upstream twin) rejects --progress-bar and --find-links: left as it is
+    gone = (PY, "-m", "pip", "uninstall", "-y", "mmengine")
+    assert decorate(gone, ["--no-index", "--find-links", "/wh"]) == gone
 
 
 def test_a_saved_plan_round_trips(tmp_path: Path) -> None:
