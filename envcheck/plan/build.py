@@ -339,12 +339,20 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
             )
         )
     twin = fork_engine(s, sol)
-    engine_pin = f"{twin.name}=={twin.newest}" if twin else f"mmengine=={stack['mmengine']}"
-    rest = [engine_pin, *(f"{n}=={stack[n]}" for n in sol.selection.releases)]
+    rest = ([] if twin else [f"mmengine=={stack['mmengine']}"]) + [f"{n}=={stack[n]}" for n in sol.selection.releases]
     steps += build_steps(deps, extras, pip, torch_pins)
-    if twin is not None and (route.how != "installed" or env.has("mmengine")):
-        # mmcv's metadata requires the `mmengine` distribution, so installing mmcv pulls upstream's; remove it
-        # BEFORE the fork's twin goes in (removing it afterwards deletes the shared mmengine/ directory).
+    steps.append(
+        Step(
+            "pip",
+            (*pip, *rest, *extras, *torch_pins),
+            "the toolkits, with their undeclared runtime needs; torch pinned so pip never swaps it",
+            minutes=0.5,
+        )
+    )
+    if twin is not None:
+        # mmcv's metadata (and mmdeploy's) require the `mmengine` distribution, so the steps above pull upstream's
+        # (measured): remove it, THEN install the fork's twin last (removing upstream after the twin is in deletes
+        # the shared mmengine/ directory). Nothing after this step may pull mmengine again.
         steps.append(
             Step(
                 "pip",
@@ -354,14 +362,15 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
                 minutes=0.1,
             )
         )
-    steps.append(
-        Step(
-            "pip",
-            (*pip, *rest, *extras, *torch_pins),
-            "the toolkits, with their undeclared runtime needs; torch pinned so pip never swaps it",
-            minutes=0.5,
+        steps.append(
+            Step(
+                "pip",
+                (*pip, f"{twin.name}=={twin.newest}", *extras, *torch_pins),
+                f"{twin.name} {twin.newest} last: it loads OpenMMLab checkpoints under torch >= 2.6 (weights_only); "
+                "pip keeps it, as nothing installed afterwards asks for the `mmengine` distribution",
+                minutes=0.3,
+            )
         )
-    )
     if sol.torch.changed and env.context in ("colab", "kaggle"):
         warnings.append("torch changes in a running notebook: restart the runtime before importing it")
     if route.confidence != "high":

@@ -85,10 +85,11 @@ def channel_violations(plan: Plan, env: Environment, matrix: Matrix, channel: st
         if channel != "auto" or Version(plan.stack["torch"].split("+")[0]) < Version("2.6"):
             out.append("onedl-mmengine mixed into an upstream plan that did not need it")
         at = next(i for i, s in enumerate(plan.steps) if any(a.startswith("onedl-mmengine==") for a in s.argv))
-        mmcv_at = [i for i, s in enumerate(plan.steps) if any(a.startswith("mmcv==") for a in s.argv)]
-        gone = [i for i, s in enumerate(plan.steps[:at]) if "uninstall" in s.argv and "mmengine" in s.argv]
-        if mmcv_at and not (gone and gone[-1] > max(mmcv_at)):
-            out.append("upstream mmengine (pulled by mmcv) is not removed between mmcv and onedl-mmengine")
+        before = plan.steps[at - 1].argv if at else ()
+        # upstream dists (mmcv, mmdeploy) pull the `mmengine` distribution: the twin must be the last install,
+        # right after upstream mmengine is removed
+        if at != len(plan.steps) - 1 or not ("uninstall" in before and "mmengine" in before):
+            out.append("onedl-mmengine is not installed last, right after upstream mmengine is removed")
     first_fork = next(
         (
             i
@@ -97,7 +98,7 @@ def channel_violations(plan: Plan, env: Environment, matrix: Matrix, channel: st
         ),
         None,
     )
-    if first_fork is not None:
+    if first_fork is not None and picked == FORK:
         twins = [d for d in ch.replaces if d in env.packages]
         removed = {a for s in plan.steps[:first_fork] if "uninstall" in s.argv for a in s.argv}
         if any(t not in removed for t in twins):
