@@ -626,7 +626,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
         doc = {"schema": 1, "dir": str(cache.wheels), "wheels": [
             {"key": c.key.slug, "package": c.key.package, "version": c.key.version, "torch": c.key.torch,
              "python_tag": c.key.python_tag, "platform": c.key.platform, "arch_list": c.key.arch_list,
-             "path": str(c.path), "size": c.size, "built": c.built, "build_seconds": c.seconds}
+             "patch": c.key.patch or None, "path": str(c.path), "size": c.size, "built": c.built, "build_seconds": c.seconds}
             for c in entries]}  # fmt: skip
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return EXIT_OK

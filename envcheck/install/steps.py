@@ -168,6 +168,8 @@ def prepare(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, pip
         if step.patch:
             actions.append(_patched(plan, env, layout, cache, step, argv, reqs, index, matrix or load_matrix()))
             continue
+        if step.compiles or "--no-build-isolation" in argv:
+            _refuse_known_failure(step, reqs, env, matrix or load_matrix())
         mmcv = [r for r in reqs if _name(r) in MMCV_DISTS]
         if not step.compiles or not mmcv or argv[1:3] != ("-m", "pip"):
             actions.append(Action(_title(reqs), argv, dict(step.env), step.minutes, why=step.why))
@@ -226,6 +228,24 @@ def _patched(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, st
     return Action(f"build patched upstream {dist} {version} (patch: {patch.name})", wheel_cmd, run_env,
                   step.minutes, "build", key, install, why=step.why, patch=patch,
                   fetch=fetch_argv(layout.python, dist, version, work / "sdist", index_urls(index)))  # fmt: skip
+
+
+def _refuse_known_failure(step: Step, reqs: Sequence[str], env: Environment, matrix: Matrix) -> None:
+    """A source build builds.toml knows fails on this Python (a --plan file from elsewhere): refused up front."""
+    python = env.python.minor if env.python else None
+    for text in reqs:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        pins = [s.version for s in req.specifier if s.operator == "=="]
+        known = matrix.builds.verdict(req.name, pins[0], python) if len(pins) == 1 else None
+        if known is None:
+            continue
+        fix = f"; plan again: this envcheck builds it patched ({known.patch.name})" if known.patch else ""
+        raise UsageError(
+            f"refusing to build {known.dist} {known.version} from its sdist on Python {python}: {known.short()}{fix}"
+        )
 
 
 def build_env(step: Step, key: WheelKey) -> dict[str, str]:

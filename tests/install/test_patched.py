@@ -6,6 +6,7 @@ import io
 import json
 import tarfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -13,6 +14,7 @@ import pytest
 from rich.console import Console
 
 from envcheck.errors import UsageError
+from envcheck.facts.model import PythonInfo
 from envcheck.install.installer import Installer, InstallFailed
 from envcheck.install.patched import FETCH_CHILD, index_urls, unpack
 from envcheck.install.snapshot import Layout
@@ -170,3 +172,16 @@ def test_unpack_refuses_members_outside_its_folder(tmp_path: Path) -> None:
         tf.add(tmp_path / "x.py", arcname="../x.py")
     with pytest.raises(PatchError, match="outside"):
         unpack(evil, tmp_path / "out")
+
+
+def test_a_saved_plan_that_builds_a_known_failure_unpatched_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    env313 = replace(make_env(), python=PythonInfo("3.13.0", executable=LAYOUT.python, tag="cp313"))
+    unpatched = Plan(("mmpose",), "t", steps=(replace(patched_plan().steps[0], patch=""),))
+    with pytest.raises(UsageError) as err:
+        prepare(unpatched, env313, LAYOUT, WheelCache(tmp_path))
+    assert err.value.message == (
+        "refusing to build xtcocotools 1.14.3 from its sdist on Python 3.13: its setup.py fails on Python 3.13 with "
+        "KeyError: '__version__' (PEP 667: locals() no longer sees the names exec() bound); plan again: this "
+        "envcheck builds it patched (xtcocotools-pep667-get-version)"
+    )
+    assert prepare(unpatched, make_env(), LAYOUT, WheelCache(tmp_path)).actions, "on Python 3.11 it builds as it is"
