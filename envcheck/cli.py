@@ -29,7 +29,20 @@ if TYPE_CHECKING:
     from envcheck.plan import Plan
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
-COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "rollback", "cache", "smoke")
+COMMANDS = (
+    "inspect",
+    "doctor",
+    "plan",
+    "explain",
+    "install",
+    "setup",
+    "rollback",
+    "cache",
+    "smoke",
+    "report",
+    "diff",
+    "fleet",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,8 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         out = p.add_mutually_exclusive_group()
         out.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
         out.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
-        p.add_argument("--redact", action="store_true", help="with --markdown: hide user name, home and host")
+        p.add_argument(
+            "--redact", action="store_true", help="--markdown: hide user name, home and host; --json: the node name"
+        )
         p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for each probed program (5)")
+        if name == "doctor":
+            p.add_argument("--baseline", metavar="GOLDEN.json",
+                           help="also judge the stack against this `inspect --json` document: each difference an error")  # fmt: skip
     p = sub.add_parser(
         "plan",
         help="a compatible torch/mmcv/mmengine/toolkit stack for this machine, and the exact steps",
@@ -104,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
     _install_parsers(sub)
     _smoke_parser(sub)
+    from envcheck.cli_fleet import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -195,15 +216,27 @@ def _secrets() -> list[tuple[str, str]]:
 def cmd_inspect(args: argparse.Namespace, findings_only: bool = False) -> int:
     from envcheck.doctor import worst
 
-    if args.redact and not args.markdown:
-        raise UsageError("--redact goes with --markdown")
+    if args.redact and not (args.markdown or args.json):
+        raise UsageError("--redact goes with --markdown or --json")
     env, findings = _gather(args)
+    if getattr(args, "baseline", None):
+        from envcheck.cli_fleet import baseline
+
+        findings = baseline(args, env, findings)
     if args.json:
+        from envcheck.cli_fleet import node_fields
         from envcheck.envdoc import to_document
 
         doc = to_document(env, findings)
+        if args.env:  # a stored document keeps the node it names
+            from envcheck.fleet.documents import read_json
+
+            stored = read_json(__import__("pathlib").Path(args.env)) if args.env != "-" else {}
+            if isinstance(stored, dict) and isinstance(stored.get("node"), str):
+                doc["node"] = stored["node"]
+        node_fields(doc, args)
         if findings_only:
-            doc = {"schema": doc["schema"], "envcheck": doc["envcheck"], "findings": doc["findings"]}
+            doc = {k: doc[k] for k in ("schema", "envcheck", "node", "fingerprint", "findings")}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.markdown:
         from envcheck.render.markdown import to_markdown
@@ -618,6 +651,10 @@ def run(argv: Sequence[str]) -> int:
         return cmd_cache(args)
     if args.command == "smoke":
         return cmd_smoke(args)
+    if args.command in ("report", "diff", "fleet"):
+        from envcheck import cli_fleet
+
+        return int(getattr(cli_fleet, f"cmd_{args.command}")(args))
     raise UsageError(f"unknown command {args.command!r}")
 
 
