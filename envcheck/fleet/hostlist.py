@@ -33,7 +33,13 @@ def compress(names: Iterable[str]) -> str:
             plain.append(name)
             order.append(name)
             continue
-        key = (m.group(1), len(m.group(2)))  # node1 and node01 are different spellings: not one range
+        digits = m.group(2)
+        # node01 is padded to 2 digits; node1 and node10 are not padded (width 0); node10 fits either.
+        width = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
+        if width == 0:
+            padded = [k for k in groups if k[0] == m.group(1) and k[1] and len(digits) >= k[1]]
+            width = padded[0][1] if padded else 0
+        key = (m.group(1), width)
         if key not in groups:
             groups[key] = []
             order.append(key)
