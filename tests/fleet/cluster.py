@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
+from typing import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +66,10 @@ class Cluster:
         out = self.run("sinfo", "-h", "-N", "-o", "%N %T").stdout
         return dict(line.split(None, 1) for line in out.splitlines() if line.strip())
 
-    def wait_for(self, predicate: object, seconds: float = 30.0) -> bool:
+    def wait_for(self, predicate: Callable[[dict[str, str]], bool], seconds: float = 30.0) -> bool:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if predicate(self.states()):  # type: ignore[operator]
+            if predicate(self.states()):
                 return True
             time.sleep(0.1)
         return False
@@ -95,9 +96,12 @@ def _config(root: Path, nodes: Sequence[str], ports: list[int], extra: str) -> s
 
 @contextmanager
 def slurm_cluster(
-    root: Path, nodes: Sequence[str] = ("node01", "node02", "node03"), extra: str = ""
+    root: Path,
+    nodes: Sequence[str] = ("node01", "node02", "node03"),
+    extra: str = "",
+    ready: Callable[[dict[str, str]], bool] | None = None,
 ) -> Iterator[Cluster]:
-    """Start the cluster under `root`, wait until every node is idle, yield it, stop every daemon by PID."""
+    """Start the cluster under `root`, wait until `ready` (default: every node idle), yield it, stop every daemon by PID."""
     for sub in ("state", *(f"spool/{n}" for n in nodes)):
         (root / sub).mkdir(parents=True, exist_ok=True)
     key = root / "munge.key"
@@ -123,7 +127,7 @@ def slurm_cluster(
         for name in nodes:
             children.append(subprocess.Popen([_program("slurmd"), "-D", "-f", str(conf), "-N", name], **quiet))  # type: ignore[call-overload]
         cluster = Cluster(root, tuple(nodes), env)
-        if not cluster.wait_for(lambda s: sum(1 for v in s.values() if v in ("idle",)) == len(nodes)):
+        if not cluster.wait_for(ready or (lambda s: sum(1 for v in s.values() if v == "idle") == len(nodes))):
             log = (root / "ctld.log").read_text(errors="replace")[-2000:] if (root / "ctld.log").exists() else ""
             raise RuntimeError(f"the test cluster did not come up: {cluster.states()}\n{log}")
         yield cluster

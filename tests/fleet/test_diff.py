@@ -24,7 +24,10 @@ def test_stack_rows_come_first_then_details() -> None:
     rows = diff_documents(BASE, other)
     assert rows[0].stack and (rows[0].path, rows[0].a, rows[0].b) == ("python", "3.11.7", "3.12.1")
     details = {r.path: (r.a, r.b) for r in rows if not r.stack}
-    assert details["packages.rich"][1] == "<absent>" and details["platform.glibc"] == (BASE["platform"]["glibc"], "2.40")
+    assert details["packages.rich"][1] == "<absent>" and details["platform.glibc"] == (
+        BASE["platform"]["glibc"],
+        "2.40",
+    )
     assert "python.version" not in details  # shown once, as the stack row
 
 
