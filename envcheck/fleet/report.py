@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from envcheck.fleet.fingerprint import ORDER, digest, fingerprint, one_line, other_packages
+from envcheck.fleet.fingerprint import ORDER, digest, one_line, other_packages, stack_of
 from envcheck.fleet.hostlist import compress, node_key, sort_nodes
 
 SCHEMA = 1
@@ -117,7 +117,7 @@ def _stack_and_others(doc: Mapping[str, Any]) -> tuple[dict[str, str], str, dict
     """(stack, digest of the other packages, the other packages or None when the document has no list)."""
     if "packages" in doc or "python" in doc:  # an inspect document: computed here, whatever it says
         others = other_packages(doc)
-        return fingerprint(doc)["stack"], digest(others), others
+        return stack_of(doc), digest(others), others
     fp = doc.get("fingerprint")
     if isinstance(fp, Mapping) and isinstance(fp.get("stack"), Mapping):  # doctor --json carries its own
         return {str(k): str(v) for k, v in fp["stack"].items()}, str(fp.get("others_digest", "")), None

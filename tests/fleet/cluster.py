@@ -13,10 +13,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from typing import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "srun", "sinfo", "scontrol")
 

@@ -110,7 +110,7 @@ def test_bad_documents_are_one_usage_error(tmp_path: Path, content: str, text: s
 
 
 def test_mixed_kinds_empty_dirs_and_duplicates_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="no \\*.json"):
+    with pytest.raises(UsageError, match=r"no \*\.json"):
         load_nodes([str(tmp_path)])
     a = write(tmp_path / "a.json", GOOD)
     b = write(tmp_path / "b.json", {"schema": 1, "results": []})
