@@ -88,6 +88,13 @@ def main() -> int:
             print(f"cluster of {len(nodes)} nodes up in {time.perf_counter() - start:.2f} s")
             fleet_s, code = _time([*me, "fleet", "inspect", "--slurm"], args.runs, cluster.env)
             one_s, _ = _time([*me, "inspect", "--json"], args.runs, cluster.env)
+            # what the fan-out itself costs: listing the nodes, and srun running nothing on each
+            sinfo_s, _ = _time(["sinfo", "-h", "-N", "-o", "%N|%T|%E"], args.runs, cluster.env)
+            n = str(len(nodes))
+            srun_s, _ = _time(["srun", "-N", n, "-n", n, "--ntasks-per-node=1", "-l", "true"], args.runs, cluster.env)
+            agent_s, _ = _time([sys.executable, "-m", "envcheck.fleet.agent", "inspect"], args.runs, cluster.env)
+    print(f"sinfo: median {sinfo_s:.2f} s; srun of `true` on {n} nodes: median {srun_s:.2f} s; "
+          f"one agent (inspect in an envelope): median {agent_s:.2f} s")  # fmt: skip
     print(f"fleet inspect --slurm over {len(nodes)} nodes: median {fleet_s:.2f} s (exit {code})")
     print(f"one inspect --json: median {one_s:.2f} s; ratio {fleet_s / one_s:.2f}x (goal < 2x)")
     return 0

@@ -45,10 +45,10 @@ def baseline_findings(
     findings: list[Finding] = []
     install = _install_line(env, golden_stack, matrix)
     for row in rows:
-        if row.path in _NOT_PIP:
-            fix: tuple[str, ...] = (
-                f"# {row.path} is a property of this node: give it the golden {row.path} ({row.a})",
-            )
+        why = f"every node must run the same stack ({origin}); a job spread over nodes that differ fails or diverges"
+        if row.path in _NOT_PIP:  # pip cannot change it: the node (its interpreter, driver or GPUs) must
+            fix: tuple[str, ...] = ()
+            why = f"pip cannot change this node's {row.path}: rebuild it to match the baseline ({origin})"
         elif row.path == "numpy" or (row.path not in ("torch", "torch.cuda", "mmcv", "mmcv.ops") and not install):
             fix = (pip_install(env, f"{row.path}=={row.a}"),) if row.a not in ("-", "?") else ()
         else:
@@ -58,7 +58,7 @@ def baseline_findings(
                 CODE,
                 "error",
                 f"{row.path} is {row.b} here, {row.a} in the baseline",
-                f"every node must run the same stack ({origin}); a job spread over nodes that differ fails or diverges",
+                why,
                 fix,
                 origin,
             )

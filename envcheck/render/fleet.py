@@ -9,6 +9,7 @@ from envcheck.fleet.fingerprint import one_line
 from envcheck.fleet.report import Report
 
 MAX_ERRORS_SHOWN = 5
+MAX_DETAIL_ROWS = 30
 
 
 def _count(n: int, word: str) -> str:
@@ -59,8 +60,11 @@ def diff_lines(rows: Sequence[Row], a: str, b: str) -> list[str]:
     if not rows:
         return [f"✓ {a} and {b}: the same (volatile keys ignored)"]
     lines = [f"{a} -> {b}:"]
-    for r in rows:
+    shown = [r for r in rows if r.stack] + [r for r in rows if not r.stack][:MAX_DETAIL_ROWS]
+    for r in shown:
         lines.append(f"  {r.path}: {r.a} -> {r.b}")
+    if len(shown) < len(rows):
+        lines.append(f"  … +{len(rows) - len(shown)} more (--json has them all)")
     stack = sum(1 for r in rows if r.stack)
     lines.append(f"✗ {_count(stack, 'stack difference')}, {_count(len(rows) - stack, 'other difference')}")
     return lines
