@@ -228,13 +228,7 @@ def cmd_inspect(args: argparse.Namespace, findings_only: bool = False) -> int:
         from envcheck.envdoc import to_document
 
         doc = to_document(env, findings)
-        if args.env:  # a stored document keeps the node it names
-            from envcheck.fleet.documents import read_json
-
-            stored = read_json(__import__("pathlib").Path(args.env)) if args.env != "-" else {}
-            if isinstance(stored, dict) and isinstance(stored.get("node"), str):
-                doc["node"] = stored["node"]
-        node_fields(doc, args)
+        node_fields(doc, args, stored=args.env)
         if findings_only:
             doc = {k: doc[k] for k in ("schema", "envcheck", "node", "fingerprint", "findings")}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

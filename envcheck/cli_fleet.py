@@ -59,12 +59,25 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="seconds for the whole fan-out (default 300; smoke 3600)")  # fmt: skip
 
 
-def node_fields(doc: dict[str, Any], args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> None:
-    """Name the node and fingerprint the stack in an inspect/doctor document (in place)."""
+def node_fields(
+    doc: dict[str, Any], args: argparse.Namespace, stored: str | None = None, environ: Mapping[str, str] | None = None
+) -> None:
+    """Name the node and fingerprint the stack in an inspect/doctor document (in place).
+
+    `stored`: the `--env FILE` the facts came from; its node keeps its name (this machine's is not it).
+    """
+    from pathlib import Path
+
     from envcheck.fleet.fingerprint import fingerprint
     from envcheck.probes.identity import node_name
 
-    if "node" not in doc:
+    if stored:
+        from envcheck.fleet.documents import read_json
+
+        raw = read_json(Path(stored)) if stored != "-" else {}
+        name = raw.get("node") if isinstance(raw, dict) else None
+        doc["node"] = name if isinstance(name, str) else Path(stored).stem if stored != "-" else "stdin"
+    else:
         doc["node"] = node_name(os.environ if environ is None else environ)[0]
     if getattr(args, "redact", False):
         doc["node"] = REDACTED

@@ -113,3 +113,12 @@ def test_health_check_drains_the_drifted_node() -> None:
             assert f"{ODD_NODE}|drained|envcheck: python" in reasons or f"{ODD_NODE}|drained|envcheck: " in reasons
             assert "node01|idle" in reasons and "node03|idle" in reasons
             assert took < 30
+
+
+def test_fleet_smoke_gathers_one_smoke_document_per_node(cluster: Cluster) -> None:
+    done = envcheck(cluster, "fleet", "smoke", "--slurm", "--nodes", "node[01-02]", "--json", "--timeout", "300")
+    report = json.loads(done.stdout)
+    assert sorted(report["nodes"]) == ["node01", "node02"], done.stderr
+    for entry in report["nodes"].values():
+        assert isinstance(entry["document"]["results"], list)
+    assert done.returncode == (1 if any(g["errors"] for g in report["groups"]) else 0)
