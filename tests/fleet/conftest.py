@@ -28,8 +28,9 @@ def _can_run_slurm() -> str:
     return ""
 
 
-def other_interpreter() -> str:
-    """Another Python than this one: pyenv's 3.12 (or any other minor) when there, else the system python3."""
+def other_interpreter(scratch: Path) -> str:
+    """Another Python than this one: pyenv's 3.12 (or any other minor) when there, else the system python3,
+    else a bare venv of this one made in `scratch` (same version, another prefix and package set)."""
     mine = f"{sys.version_info[0]}.{sys.version_info[1]}"
     candidates = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.1[0-9]*/bin/python3")), reverse=True)
     candidates += [p for p in (shutil.which(f"python3.{m}") for m in range(9, 15)) if p]
@@ -39,7 +40,8 @@ def other_interpreter() -> str:
     for path in ("/usr/bin/python3", "/usr/local/bin/python3"):
         if os.path.exists(path) and os.path.realpath(path) != os.path.realpath(sys.executable):
             return path  # same minor perhaps, but another prefix and another package set
-    pytest.skip("no second Python interpreter on this machine")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(scratch / "venv")], check=True)
+    return str(scratch / "venv" / "bin" / "python3")
 
 
 def write_switch(folder: Path, odd: str) -> Path:
@@ -64,7 +66,7 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture(scope="session")
 def switch_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_switch(tmp_path_factory.mktemp("switch"), other_interpreter())
+    return write_switch(tmp_path_factory.mktemp("switch"), other_interpreter(tmp_path_factory.mktemp("other")))
 
 
 def envcheck(cluster: Cluster, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -73,6 +73,9 @@ def test_drain_yes_drains_the_odd_node(cluster: Cluster, switch_python: Path) ->
 def test_node_list_matching_nothing_and_missing_srun_are_one_line(cluster: Cluster) -> None:
     done = envcheck(cluster, "fleet", "inspect", "--slurm", "--nodes", "gpu[1-4]")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "matches no node" in done.stderr
+    done = envcheck(cluster, "fleet", "inspect", "--slurm", "--partition", "nope")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "nope" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
     bare = subprocess.run([sys.executable, "-m", "envcheck", "fleet", "inspect", "--slurm"], capture_output=True,
                           text=True, env={**cluster.env, "PATH": "/nonexistent"}, check=False)  # fmt: skip
     assert bare.returncode == 2 and bare.stderr.strip() == (
@@ -87,7 +90,7 @@ def test_health_check_drains_the_drifted_node() -> None:
         pytest.skip(why)
     with tempfile.TemporaryDirectory(prefix="envcheck-hc-") as d:
         root = Path(d)
-        switch = write_switch(root / "switch", other_interpreter())
+        switch = write_switch(root / "switch", other_interpreter(root))
         golden = root / "golden.json"
         golden.write_text(subprocess.run([sys.executable, "-m", "envcheck", "inspect", "--json"], capture_output=True,
                                          text=True, check=False).stdout)  # fmt: skip
