@@ -41,6 +41,10 @@ def other_interpreter(scratch: Path) -> str:
         if os.path.exists(path) and os.path.realpath(path) != os.path.realpath(sys.executable):
             return path  # same minor perhaps, but another prefix and another package set
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(scratch / "venv")], check=True)
+    # a stack key must differ too (doctor --baseline errs on the stack, warns on the rest): an old numpy
+    site = scratch / "venv" / "lib" / f"python{mine}" / "site-packages" / "numpy-1.21.0.dist-info"
+    site.mkdir(parents=True)
+    (site / "METADATA").write_text("Metadata-Version: 2.1\nName: numpy\nVersion: 1.21.0\n")
     return str(scratch / "venv" / "bin" / "python3")
 
 
