@@ -186,8 +186,8 @@ def cmd_fleet(args: argparse.Namespace, runner: Runner | None = None) -> int:
     slurm.require(runner, "sinfo")
     listing = slurm.list_nodes(runner, nodes=args.nodes, partition=args.partition)
     command = [sys.executable, "-m", "envcheck.fleet.agent", args.action, "--json"]
-    if args.python:
-        command += ["--python", args.python]
+    if args.python:  # the tasks run in / (see slurm.srun_argv): a relative path means the caller's directory
+        command += ["--python", os.path.abspath(args.python) if os.sep in args.python else args.python]
     nodes = []
     if listing.usable:
         nodes = slurm.fan_out(runner, listing.usable, command, partition=args.partition, timeout=timeout)

@@ -90,7 +90,9 @@ def list_nodes(
 def srun_argv(nodes: Sequence[str], command: Sequence[str], *, partition: str | None, timeout: float,
               immediate: int = 30) -> list[str]:  # fmt: skip
     """One task on each node, every output line labelled by its task number."""
-    argv = ["srun", "--job-name=envcheck", "-N", str(len(nodes)), "-n", str(len(nodes)), "--ntasks-per-node=1", "-l",
+    # --chdir=/: `python -m` puts the working directory first on sys.path, and the caller's may hold another
+    # envcheck checkout (measured: a task run from an older checkout failed with "No module named envcheck.fleet").
+    argv = ["srun", "--job-name=envcheck", "--chdir=/", "-N", str(len(nodes)), "-n", str(len(nodes)), "--ntasks-per-node=1", "-l",
             f"--immediate={immediate}", f"--time={max(1, math.ceil(timeout / 60))}", "-w", ",".join(nodes)]  # fmt: skip
     if partition:
         argv += ["-p", partition]
@@ -145,6 +147,12 @@ def gather(done: Completed, asked: Sequence[str]) -> list[Node]:
         if m:
             task = int(m.group(2))
             task_errors[m.group(1)] = broken.get(task, m.group(3).strip())
+    # A task that printed no envelope and that srun did not name: with one task per node (-N n -n n
+    # --ntasks-per-node=1, block distribution) task i runs on the i-th node of the sorted list.
+    order = sort_nodes(asked)
+    for task, why in broken.items():
+        if task < len(order) and order[task] not in got and order[task] not in task_errors:
+            task_errors[order[task]] = why
     overall = _last_line(done) if not done.ok else "no answer from its task"
     for name in asked:
         if name not in got:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -138,3 +139,29 @@ def test_slurm_problems_are_one_usage_error(fake: FakeSlurm, argv: tuple[str, ..
 def test_engine_must_be_named() -> None:
     with pytest.raises(UsageError, match="--slurm"):
         cmd_fleet(build_parser().parse_args(["fleet", "inspect"]), FakeSlurm())
+
+
+CAPTURES = Path(__file__).parents[1] / "data" / "captures" / "slurm"
+
+
+def capture(name: str) -> str:
+    return (CAPTURES / name).read_text()
+
+
+def test_captured_sinfo_with_a_drained_node() -> None:
+    listing = slurm.parse_sinfo(capture("sinfo-node03-drained.txt"))
+    assert listing.usable == ("node01", "node02") and listing.unusable == {"node03": "drained: disk replaced"}
+
+
+def test_captured_srun_of_two_agents_gives_two_doctor_documents() -> None:
+    nodes = slurm.gather(Completed((), 0, capture("srun-l-doctor-2-nodes.stdout"), ""), ["node01", "node02"])
+    assert [n.name for n in nodes] == ["node01", "node02"]
+    assert all(n.document is not None and n.document["node"] == n.name for n in nodes)
+
+
+def test_captured_srun_on_a_drained_node_and_a_failed_task() -> None:
+    busy = slurm.gather(Completed((), 1, "", capture("srun-drained-node.stderr")), ["node03"])
+    assert busy[0].reason == "exit 1: srun: error: Unable to allocate resources: Requested nodes are busy"
+    done = Completed((), 3, capture("srun-task-failed.stdout"), capture("srun-task-failed.stderr"))
+    one, two = slurm.gather(done, ["node01", "node02"])
+    assert one.reason == "unreadable output: { broken" and two.reason == "Exited with exit code 3"
