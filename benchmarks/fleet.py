@@ -92,7 +92,7 @@ def main() -> int:
             sinfo_s, _ = _time(["sinfo", "-h", "-N", "-o", "%N|%T|%E"], args.runs, cluster.env)
             n = str(len(nodes))
             srun_s, _ = _time(["srun", "-N", n, "-n", n, "--ntasks-per-node=1", "-l", "true"], args.runs, cluster.env)
-            agent_s, _ = _time([sys.executable, "-m", "envcheck.fleet.agent", "inspect"], args.runs, cluster.env)
+            agent_s, _ = _time([sys.executable, "-m", "envcheck.cli.agent", "inspect"], args.runs, cluster.env)
     print(f"sinfo: median {sinfo_s:.2f} s; srun of `true` on {n} nodes: median {srun_s:.2f} s; "
           f"one agent (inspect in an envelope): median {agent_s:.2f} s")  # fmt: skip
     print(f"fleet inspect --slurm over {len(nodes)} nodes: median {fleet_s:.2f} s (exit {code})")

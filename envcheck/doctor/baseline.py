@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from envcheck.doctor import Finding, pip_install, python_cmd
-from envcheck.facts import Environment
+from envcheck.facts.model import Environment
 from envcheck.fleet.diff import diff_documents
 from envcheck.fleet.fingerprint import STACK_PACKAGES, other_packages, stack_of
 from envcheck.matrix import Matrix

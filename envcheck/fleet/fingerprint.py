@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from envcheck.facts import OPENMMLAB
+from envcheck.facts.model import OPENMMLAB
 
 # The OpenMMLab distributions a stack names (mmcv's three spellings are one key: "mmcv").
 _MM = tuple(n for n in OPENMMLAB if not n.startswith("mmcv"))

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pytest
 
 from envcheck.cli import build_parser
-from envcheck.cli_fleet import cmd_fleet
+from envcheck.cli.fleet import cmd_fleet
 from envcheck.errors import UsageError
 from envcheck.fleet import slurm
 from envcheck.runner import Completed
