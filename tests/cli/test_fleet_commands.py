@@ -13,7 +13,7 @@ import pytest
 
 from tests.fleet.helpers import DATA, load, variant
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[2]  # the repository
 MACHINE = DATA / "machines" / "broken-mmcv-lite-venv.json"
 
 
