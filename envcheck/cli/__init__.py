@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 
     from envcheck.doctor import Finding
     from envcheck.facts.model import Environment
+    from envcheck.install.installer import Outcome
+    from envcheck.install.steps import Prepared
     from envcheck.matrix import Matrix
     from envcheck.plan.model import Plan
+    from envcheck.runner import Runner
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
 COMMANDS = (
@@ -145,6 +148,9 @@ def _install_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
         p.add_argument("-y", "--yes", action="store_true", help="do not ask (required where there is no terminal)")
         p.add_argument("--dry-run", action="store_true", help="print the exact commands and change nothing")
         p.add_argument("--log", metavar="FILE", help="the full log (default: under envcheck's cache dir)")
+        if name == "setup":
+            p.add_argument("--no-smoke", action="store_true", help="skip the smoke checks setup ends with "
+                           "(the verdict then says so)")  # fmt: skip
         p.add_argument("--no-import-check", action="store_true", help=argparse.SUPPRESS)
         p.add_argument("--timeout", type=float, default=5.0, help=argparse.SUPPRESS)
     help_text = "put an environment back as it was before an interrupted install (envcheck killed, power lost)"
@@ -458,7 +464,7 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
         pip_args = tuple(shlex.split(os.environ.get("ENVCHECK_PIP_ARGS", "")))
     except ValueError as exc:
         raise UsageError(f"ENVCHECK_PIP_ARGS: {exc}") from None
-    prepared = prepare(plan, env, layout, cache, pip_args)
+    prepared = prepare(plan, env, layout, cache, pip_args, matrix)
     print_actions(console, prepared, "setup" if setup else "install")
     if args.dry_run:
         console.print("\n[dim]--dry-run: nothing was changed.[/]")
@@ -469,9 +475,9 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     log = StepLog(log_path)
     log.write(json.dumps(plan.to_json()))
     progress = make_progress(console)
-    installer = Installer(
-        prepared, matrix, runner, progress, log, check_imports=not args.no_import_check, background_discard=True
-    )
+    smoke = setup and not args.no_smoke
+    installer = Installer(prepared, matrix, runner, progress, log, check_imports=not args.no_import_check,
+                          background_discard=True, keep_snapshot=smoke)  # fmt: skip
     try:
         outcome = installer.carry_out()
     except InstallFailed as exc:
@@ -483,9 +489,43 @@ def cmd_install(args: argparse.Namespace, setup: bool = False) -> int:
     finally:
         log.close()
     print_outcome(console, prepared, outcome)
-    if setup:
-        console.print(verdict(prepared, outcome), soft_wrap=True, markup=False)
-    return EXIT_OK
+    if not setup:
+        return EXIT_OK
+    code, tail = EXIT_OK, "smoke skipped (--no-smoke)"
+    if outcome.snapshot is not None:
+        code, tail = _setup_smoke(console, prepared, outcome, runner, layout.python)
+    console.print(verdict(prepared, outcome, smoke=tail, smoke_ok=code == EXIT_OK), soft_wrap=True, markup=False)
+    return code
+
+
+def _setup_smoke(
+    console: Console, prepared: Prepared, outcome: Outcome, runner: Runner, python: str
+) -> tuple[int, str]:
+    """setup's last stage: the smoke checks of the installed stack; the snapshot goes only when they pass."""
+    from envcheck.errors import SmokeError
+    from envcheck.install.setup_smoke import judge_smoke, rollback_command, setup_checks
+    from envcheck.render.smoke_console import SmokeProgress, print_results
+    from envcheck.smoke.run import SmokeOptions, run_checks
+
+    checks = setup_checks(prepared.plan)
+    options = SmokeOptions(python=python)
+    console.print(f"\nProving it: {len(checks)} smoke checks ({', '.join(c.toolkit for c in checks)}) ...",
+                  soft_wrap=True, markup=False)  # fmt: skip
+    try:
+        with SmokeProgress(console, checks, python, options.device) as progress:
+            results = run_checks(checks, options, runner=runner, on_start=progress.on_start, on_done=progress.on_done)
+    except (SmokeError, KeyboardInterrupt) as exc:
+        why = exc.message if isinstance(exc, SmokeError) else "interrupted"
+        return (
+            EXIT_PROBLEMS,
+            f"installed, but the smoke checks did not run ({why}); `{rollback_command(python)}` undoes it",
+        )
+    print_results(console, results, live_shown=console.is_terminal)
+    judged = judge_smoke(results, python)
+    if judged.ok and outcome.snapshot is not None:
+        outcome.snapshot.discard(True)
+        return EXIT_OK, judged.line
+    return EXIT_PROBLEMS, judged.line
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -577,7 +617,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
         doc = {"schema": 1, "dir": str(cache.wheels), "wheels": [
             {"key": c.key.slug, "package": c.key.package, "version": c.key.version, "torch": c.key.torch,
              "python_tag": c.key.python_tag, "platform": c.key.platform, "arch_list": c.key.arch_list,
-             "path": str(c.path), "size": c.size, "built": c.built, "build_seconds": c.seconds}
+             "patch": c.key.patch or None, "path": str(c.path), "size": c.size, "built": c.built, "build_seconds": c.seconds}
             for c in entries]}  # fmt: skip
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return EXIT_OK

@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING, Any, Callable
 from envcheck.doctor import diagnose_environment
 from envcheck.errors import InstallError
 from envcheck.facts.model import Environment
+from envcheck.install.patched import patch_source
 from envcheck.install.snapshot import Snapshot, restore, snapshot_home, take
 from envcheck.install.steps import (
     BASE_ENV,
+    MMCV_DISTS,
     Action,
     Prepared,
     classify,
@@ -41,6 +43,7 @@ from envcheck.install.wheelcache import wheel_has_ops
 from envcheck.matrix import Matrix
 from envcheck.render.progress import Progress, StepLog, elapsed
 from envcheck.runner import Completed, Runner
+from envcheck.udiff import PatchError
 
 if TYPE_CHECKING:
     from envcheck.explain.diagnose import Diagnosis
@@ -87,6 +90,7 @@ class Outcome:
     log: Path | None = None
     compiled: bool = False
     cached: bool = False
+    snapshot: Snapshot | None = None  # kept (keep_snapshot=True): setup discards it once the smoke checks pass
 
 
 def freeze_of(runner: Runner, python: str) -> tuple[str, ...]:
@@ -133,11 +137,13 @@ def shielded() -> Iterator[None]:
 class Installer:
     def __init__(self, prepared: Prepared, matrix: Matrix, runner: Runner, progress: Progress, log: StepLog, *,
                  reach: Callable[[str], str | None] = reach_https, check_imports: bool = True,
-                 inspect: Callable[[str], Environment] | None = None, background_discard: bool = False) -> None:  # fmt: skip
+                 inspect: Callable[[str], Environment] | None = None, background_discard: bool = False,
+                 keep_snapshot: bool = False) -> None:  # fmt: skip
         self.p, self.matrix, self.runner, self.progress, self.log = prepared, matrix, runner, progress, log
         self.reach = reach
         self.check_imports = check_imports
         self.background_discard = background_discard
+        self.keep_snapshot = keep_snapshot
         self._inspect = inspect
         self._reach_cache: dict[str, str | None] = {}
         self._tail: deque[str] = deque(maxlen=TAIL)
@@ -199,14 +205,16 @@ class Installer:
             self.run(action.argv, dict(action.env), timeout=max(1200.0, minutes * 240))
             return "taken from envcheck's wheel cache: nothing compiled" if action.kind == "cached" else ""
         assert action.key is not None
-        out = Path(action.argv[action.argv.index("-w") + 1])
+        out = action.work
         out.mkdir(parents=True, exist_ok=True)
         try:
+            if action.patch is not None:
+                self.patch_source(action)
             done = self.run(action.argv, dict(action.env), timeout=max(3 * 3600.0, minutes * 240))
             wheels = sorted(out.glob("*.whl"))
             if not wheels:
                 raise _StepFailed("step-failed", f"pip reported success but left no wheel in {out}", list(self._tail))
-            if not wheel_has_ops(wheels[0], action.key.package):
+            if action.key.package in MMCV_DISTS and not wheel_has_ops(wheels[0], action.key.package):
                 raise _StepFailed(
                     "mmcv-ops-missing",
                     f"the build \"succeeded\" but {wheels[0].name} has no {action.key.package}/_ext*: no compiled ops",
@@ -218,6 +226,20 @@ class Installer:
         self.log.write(f"# cached {cached.path} ({action.key.describe()})")
         self.run(action.install, {}, timeout=1200.0)
         return f"wheel kept in envcheck's cache: {cached.path.name}"
+
+    def patch_source(self, action: Action) -> None:
+        """Fetch the sdist (a stdlib child in the target), unpack it, apply the patch strictly: never build unpatched."""
+        assert action.patch is not None
+        self.run(action.fetch, {}, timeout=900.0)
+        sdists = sorted((action.work / "sdist").glob("*"))
+        if not sdists:
+            raise _StepFailed("step-failed", "the sdist download reported success but saved no file", list(self._tail))
+        try:
+            patch_source(sdists[0], action.work / "source", action.patch)
+        except PatchError as exc:
+            self.log.write(f"# {exc.message}")
+            raise _StepFailed("patch-failed", exc.message, [exc.message]) from None
+        self.log.write(f"# applied {action.patch.name} (sha256 {action.patch.sha256}) to {sdists[0].name}")
 
     def carry_out(self) -> Outcome:
         start = time.monotonic()
@@ -269,7 +291,10 @@ class Installer:
             self.log.write(f"# INTERRUPTED at step {n}/{total} ({title})")
             self.rollback(snap, freeze_before, f"step {n}/{total} ({title})", "interrupted",
                           "interrupted (Ctrl-C or SIGTERM)", list(self._tail))  # fmt: skip
-        snap.discard(self.background_discard)
+        if self.keep_snapshot:
+            out.snapshot = snap
+        else:
+            snap.discard(self.background_discard)
         out.seconds = time.monotonic() - start
         return out
 

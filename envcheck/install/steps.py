@@ -12,7 +12,8 @@ import re
 import shutil
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -21,8 +22,10 @@ from packaging.utils import canonicalize_name
 
 from envcheck.errors import UsageError
 from envcheck.facts.model import Environment, Torch
+from envcheck.install.patched import fetch_argv, index_urls
 from envcheck.install.snapshot import Layout
 from envcheck.install.wheelcache import WheelCache, WheelKey
+from envcheck.matrix import Matrix, SourcePatch, load_matrix
 from envcheck.plan.model import Plan, Step
 from envcheck.runner import Completed
 
@@ -52,6 +55,13 @@ class Action:
     key: WheelKey | None = None
     install: tuple[str, ...] = ()  # build: the command that installs the wheel once it is in the cache
     why: str = ""
+    patch: SourcePatch | None = None  # a patched build: `fetch` saves the sdist, the patch is applied, then argv
+    fetch: tuple[str, ...] = ()
+
+    @property
+    def work(self) -> Path:
+        """A build's folder: the wheel lands here (-w), a patched build's sdist and source too."""
+        return Path(self.argv[self.argv.index("-w") + 1])
 
     @property
     def compiles(self) -> bool:
@@ -131,7 +141,8 @@ def _is_mmcv_uninstall(argv: tuple[str, ...]) -> bool:
     )
 
 
-def prepare(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, pip_args: Sequence[str] = ()) -> Prepared:
+def prepare(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, pip_args: Sequence[str] = (),
+            matrix: Matrix | None = None) -> Prepared:  # fmt: skip
     """The commands that will run, in order; UsageError for a plan envcheck will not carry out."""
     if not plan.ok:
         raise UsageError("the plan has no stack to install (see `envcheck plan` for the conflict)")
@@ -150,6 +161,11 @@ def prepare(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, pip
         check_urls(argv)
         argv = (py, *argv[1:])  # the interpreter checked above, whatever the plan was written for
         reqs, index, _ = _split(argv[4:])
+        if step.patch:
+            actions.append(_patched(plan, env, layout, cache, step, argv, reqs, index, matrix or load_matrix()))
+            continue
+        if step.compiles or "--no-build-isolation" in argv:
+            _refuse_known_failure(step, reqs, env, matrix or load_matrix())
         mmcv = [r for r in reqs if _name(r) in MMCV_DISTS]
         if not step.compiles or not mmcv or argv[1:3] != ("-m", "pip"):
             actions.append(Action(_title(reqs), argv, dict(step.env), step.minutes, why=step.why))
@@ -174,6 +190,58 @@ def prepare(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, pip
                               build_env(step, key), step.minutes, "build", key, install,
                               why=step.why))  # fmt: skip
     return Prepared(plan, env, layout, tuple(actions), cache, tuple(pip_args))
+
+
+def _patched(plan: Plan, env: Environment, layout: Layout, cache: WheelCache, step: Step, argv: tuple[str, ...],
+             reqs: list[str], index: list[str], matrix: Matrix) -> Action:  # fmt: skip
+    """A patched source build: fetch the sdist, apply the patch (strictly), build the wheel, cache it, install it."""
+    patch = matrix.builds.patches.get(step.patch)
+    if patch is None:
+        known = ", ".join(sorted(matrix.builds.patches)) or "none"
+        raise UsageError(f"unknown patch {step.patch!r} (matrices/patches has: {known})")
+    pinned = [(r, Requirement(r)) for r in reqs if _name(r)]
+    target = next(((text, req) for text, req in pinned if len(req.specifier) == 1 and
+                   next(iter(req.specifier)).operator == "==" and
+                   patch.covers(req.name, next(iter(req.specifier)).version)), None)  # fmt: skip
+    if target is None:
+        raise UsageError(f"patch {patch.name} is written for {', '.join(patch.dists)}, not for: {' '.join(reqs)}")
+    text, req = target
+    dist, version = canonicalize_name(req.name), next(iter(req.specifier)).version
+    key = wheel_key(plan, env, layout, step, dist, version)
+    if dist not in MMCV_DISTS:  # no compiled torch ops: the wheel does not depend on torch
+        key = replace(key, torch="none+any", arch_list="")
+    key = replace(key, patch=f"{patch.name}@{patch.digest}")
+    pins = [r for r in reqs if r != text]
+    install = (*argv[:4], "--only-binary", req.name, "--find-links", str(cache.folder(key)), text, *pins, *index)
+    hit = cache.find(key)
+    if hit is not None:
+        return Action(f"{dist} {version} (patched: {patch.name}) from envcheck's wheel cache", install, minutes=0.3,
+                      kind="cached", key=key, why=f"{key.describe()}: built {hit.built[:10]} in {hit.seconds:.0f} s")  # fmt: skip
+    work = cache.root / "build" / f"{key.slug}.{os.getpid()}"
+    wheel_cmd = (*argv[:3], "wheel", "--no-deps", "--no-build-isolation", "--no-cache-dir", "-v", "-w", str(work),
+                 str(work / "source"))  # fmt: skip
+    run_env = build_env(step, key) if dist in MMCV_DISTS else dict(step.env)
+    return Action(f"build patched upstream {dist} {version} (patch: {patch.name})", wheel_cmd, run_env,
+                  step.minutes, "build", key, install, why=step.why, patch=patch,
+                  fetch=fetch_argv(layout.python, dist, version, work / "sdist", index_urls(index)))  # fmt: skip
+
+
+def _refuse_known_failure(step: Step, reqs: Sequence[str], env: Environment, matrix: Matrix) -> None:
+    """A source build builds.toml knows fails on this Python (a --plan file from elsewhere): refused up front."""
+    python = env.python.minor if env.python else None
+    for text in reqs:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        pins = [s.version for s in req.specifier if s.operator == "=="]
+        known = matrix.builds.verdict(req.name, pins[0], python) if len(pins) == 1 else None
+        if known is None:
+            continue
+        fix = f"; plan again: this envcheck builds it patched ({known.patch.name})" if known.patch else ""
+        raise UsageError(
+            f"refusing to build {known.dist} {known.version} from its sdist on Python {python}: {known.short()}{fix}"
+        )
 
 
 def build_env(step: Step, key: WheelKey) -> dict[str, str]:
@@ -245,7 +313,7 @@ def classify(done: Completed, argv: Sequence[str], unreachable: Callable[[str], 
 
 def discard_build_dir(action: Action) -> None:
     if action.kind == "build":
-        shutil.rmtree(action.argv[action.argv.index("-w") + 1], ignore_errors=True)
+        shutil.rmtree(action.work, ignore_errors=True)
 
 
 def load_plan(path: str) -> Plan:
@@ -259,7 +327,8 @@ def load_plan(path: str) -> Plan:
             raise UsageError(f"--plan {path} is a conflict, not a stack: {doc['conflict'].get('summary', '')}")
         steps = tuple(
             Step(str(s["tool"]), tuple(str(a) for a in s["argv"]), str(s.get("why", "")), bool(s.get("compiles")),
-                 {str(k): str(v) for k, v in (s.get("env") or {}).items()}, float(s.get("minutes") or 0.0))
+                 {str(k): str(v) for k, v in (s.get("env") or {}).items()}, float(s.get("minutes") or 0.0),
+                 str(s.get("patch") or ""))
             for s in doc["steps"]
         )  # fmt: skip
         return Plan(

@@ -41,6 +41,7 @@ class WheelKey:
     python_tag: str  # cp311
     platform: str  # linux_x86_64
     arch_list: str = ""  # TORCH_CUDA_ARCH_LIST of a CUDA build ("7.5;8.0"); "" for CPU ops
+    patch: str = ""  # a patched source build: "<patch name>@<first 12 hex of its sha256>"
 
     @property
     def slug(self) -> str:
@@ -50,11 +51,14 @@ class WheelKey:
                  self.platform]  # fmt: skip
         if self.arch_list:
             parts.append(archs)
+        if self.patch:
+            parts.append("patch-" + self.patch.replace("@", "-"))
         return "_".join(re.sub(r"[^A-Za-z0-9._+-]", "-", p) for p in parts)
 
     def describe(self) -> str:
         arch = f", archs {self.arch_list}" if self.arch_list else ""
-        return f"{self.package} {self.version} for torch {self.torch} on {self.python_tag}/{self.platform}{arch}"
+        patch = f", patched ({self.patch})" if self.patch else ""
+        return f"{self.package} {self.version} for torch {self.torch} on {self.python_tag}/{self.platform}{arch}{patch}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,10 @@ class WheelCache:
         shutil.copy2(wheel, staging / wheel.name)
         entry = {
             "schema": 1,
-            "key": {k: getattr(key, k) for k in ("package", "version", "torch", "python_tag", "platform", "arch_list")},
+            "key": {
+                k: getattr(key, k)
+                for k in ("package", "version", "torch", "python_tag", "platform", "arch_list", "patch")
+            },
             "wheel": wheel.name,
             "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "seconds": round(seconds, 1),

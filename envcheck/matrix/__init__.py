@@ -7,6 +7,7 @@ mmengine's `digit_version` does: `2.2.0rc1 < 2.2.0`, so a guard `<2.2.0` ADMITS 
 specifier would not). `records` holds the types and lookups, `load` the reading and validation.
 """
 
+from envcheck.matrix.builds import BuildDefect, Builds, DefectiveSdist, SdistVerdict, SourcePatch
 from envcheck.matrix.load import FILES, SCHEMA, clear_cache, iter_toolkit_releases, load_matrix, matrix_root
 from envcheck.matrix.records import (
     BinaryDist,
@@ -35,7 +36,10 @@ __all__ = [
     "FILES",
     "SCHEMA",
     "BinaryDist",
+    "BuildDefect",
     "BuildDuration",
+    "Builds",
+    "DefectiveSdist",
     "DriverBranch",
     "DriverFloor",
     "GpuModel",
@@ -49,6 +53,8 @@ __all__ = [
     "Profile",
     "Requirement",
     "SdistBuild",
+    "SdistVerdict",
+    "SourcePatch",
     "ToolkitRelease",
     "TorchBuild",
     "TorchRelease",

@@ -16,6 +16,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import MatrixError
+from envcheck.matrix.builds import FILE as FILE_BUILDS
+from envcheck.matrix.builds import read_builds
 from envcheck.matrix.records import (
     _ARCH,
     _CC,
@@ -66,6 +68,7 @@ FILES = (
     "nvidia.toml",
     "profiles.toml",
     "numpy.toml",
+    "builds.toml",
 )
 
 if sys.version_info >= (3, 11):
@@ -981,7 +984,7 @@ def _build(root: Path) -> Matrix:
         if data is None:
             continue
         _header(name, problems, data)
-        parsed[name] = _PARSERS[name](problems, data)
+        parsed[name] = read_builds(problems, data, root) if name == FILE_BUILDS else _PARSERS[name](problems, data)
     if len(parsed) < len(FILES):  # cross-file checks need every file
         raise MatrixError(problems)
     mmcv, tk, me = parsed["mmcv.toml"], parsed["toolkits.toml"], parsed["mmengine.toml"]
@@ -1010,6 +1013,7 @@ def _build(root: Path) -> Matrix:
         numpy1_pins=parsed["numpy.toml"]["numpy1"],
         binaries=_frozen(parsed["numpy.toml"]["binaries"]),
         nvcc_archs=nv["nvcc_archs"],
+        builds=parsed[FILE_BUILDS],
         root=root,
     )
     for rel in list(matrix.mmcv.values()) + list(matrix.mmcv_full.values()):
@@ -1025,6 +1029,9 @@ def _build(root: Path) -> Matrix:
         for toolkit in dist.needed_by:
             if toolkit not in matrix.toolkits:
                 problems.append(f"numpy.toml: dist {dist.name}: needed_by.{toolkit}: not a toolkit in toolkits.toml")
+    for rec in matrix.builds.sdists:
+        if rec.dist not in (*matrix.toolkits, *matrix.binaries, "mmcv", "mmcv-full", "mmengine"):
+            problems.append(f"builds.toml: sdists {rec.dist}: not a distribution the other files know")
     if problems:
         raise MatrixError(problems)
     return matrix

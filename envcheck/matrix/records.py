@@ -22,6 +22,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from envcheck.matrix.builds import Builds
+
 T = TypeVar("T")
 
 PLATFORMS = ("linux", "windows", "macos")
@@ -522,6 +524,7 @@ class Matrix:
     numpy1_pins: tuple[str, ...] = ()  # what a stack with a NumPy-1 binary pins: numpy<2, an OpenCV for it
     binaries: Mapping[str, BinaryDist] = field(default_factory=dict)  # compiled dependencies, by name
     nvcc_archs: tuple[NvccArch, ...] = ()  # which CUDA toolkits compile for which compute capability
+    builds: Builds = field(default_factory=Builds)  # sdists known not to build where, and their patches
     root: Path | None = None
 
     # -- lookups --------------------------------------------------------------------------

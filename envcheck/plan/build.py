@@ -23,6 +23,7 @@ from envcheck.plan.search import (
     python_minor,
     python_tag,
     python_version,
+    sdist_verdict,
     search,
 )
 from envcheck.plan.selection import imports_mmdet
@@ -279,15 +280,23 @@ def build_plan(s: Search, sol: Solution, target: str) -> Plan:
         odd = _unusual_compiler(env)
         if odd:
             warnings.append(odd)
+        compile_why = (
+            f"compile mmcv {sol.selection.mmcv} with ops against torch {sol.torch.version} "
+            f"(~{route.minutes:g} min on {cpus} cores)"
+        )
+        known = sdist_verdict(matrix, matrix.mmcv[sol.selection.mmcv], env)
+        patch = known.patch.name if known is not None and known.patch is not None else ""
+        if known is not None and known.patch is not None:
+            compile_why = f"{known.headline()}: {known.short()}; then {compile_why}"
         steps.append(
             Step(
                 "pip",
                 (*pip, *b.pip_args, mmcv_pin, *torch_pins),
-                f"compile mmcv {sol.selection.mmcv} with ops against torch {sol.torch.version} "
-                f"(~{route.minutes:g} min on {cpus} cores)",
+                compile_why,
                 compiles=True,
                 env=build_env,
                 minutes=route.minutes,
+                patch=patch,
             )
         )
     rest = [f"mmengine=={stack['mmengine']}", *(f"{n}=={stack[n]}" for n in sol.selection.releases)]

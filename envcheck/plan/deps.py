@@ -37,6 +37,7 @@ class DepRoute:
     numpy1: bool = False  # a NumPy-1 binary gets installed
     seconds: int = 0  # a build: how long it took here
     compiles: bool = False  # building it here compiles: an untried sdist, or a recipe that builds extensions
+    patch: str = ""  # a build of the sdist with this matrices/patches/<name>.patch applied first
 
     @property
     def pin(self) -> str:
@@ -107,6 +108,10 @@ def route(matrix: Matrix, requirement: str, python: str | None, no_build: bool =
     )
     build = dist.build
     forbidden = f"{head}, and --no-build forbids compiling its sdist"
+    known = matrix.builds.verdict(name, newest, python)
+    if known is not None and known.fails:
+        why = f"{head}, and {known.why()}; it builds on {known.defect.works_on()}"
+        return DepRoute(requirement, name, newest, "fails", why, f"{known.defect.source}; {dist.source}")
     if build is None:
         if no_build:
             why = f"{forbidden} (not tried by envcheck: taken to need a compiler)"
@@ -121,9 +126,12 @@ def route(matrix: Matrix, requirement: str, python: str | None, no_build: bool =
         how = "without isolation" if not build.isolation else "from its sdist"
         first = f", after {', '.join(build.needs)}" if build.needs else ""
         why = f"{head}: built here from its sdist {how}{first}"
-        return DepRoute(
-            requirement, name, newest, "build", why, sources, seconds=build.seconds, compiles=build.compiles
-        )
+        patch = ""
+        if known is not None and known.patch is not None:
+            why = f"{head}: {known.headline()}: {known.short()}; built {how}{first}"
+            patch = known.patch.name
+        return DepRoute(requirement, name, newest, "build", why, sources, seconds=build.seconds,
+                        compiles=build.compiles, patch=patch)  # fmt: skip
     why = f"{head}, and its sdist does not build on Python {python}: {build.fails}"
     return DepRoute(requirement, name, newest, "fails", why, sources)
 
@@ -222,25 +230,31 @@ def build_steps(deps: StackDeps, extras: list[str], pip: tuple[str, ...], torch_
     pinned = {canonicalize_name(Requirement(x).name): x for x in extras}
     needs = [pinned.get(canonicalize_name(Requirement(n).name), n) for n in deps.build_needs]
     names = ", ".join(b.dist for b in deps.builds)
-    seconds = sum(b.seconds for b in deps.builds)
+    plain = [b for b in deps.builds if not b.patch]
+    seconds = sum(b.seconds for b in plain)
+    kept = tuple(n for n in needs if n in extras)
+    # A patched build is a step of its own: the installer fetches that sdist, patches it, builds the wheel.
+    patched = [
+        Step("pip", (*pip, "--no-build-isolation", b.pin, *kept, *torch_pins), b.why, compiles=b.compiles,
+             minutes=round(max(b.seconds, 6) / 60, 1), patch=b.patch)
+        for b in deps.builds if b.patch
+    ]  # fmt: skip
+    tooling = Step(
+        "pip",
+        (*pip, *needs, *torch_pins),
+        f"build tooling for {names} (built next without isolation): {', '.join(deps.build_needs)}",
+        minutes=0.5,
+    )
+    if not plain:
+        return [tooling, *patched]
     return [
+        tooling,
         Step(
             "pip",
-            (*pip, *needs, *torch_pins),
-            f"build tooling for {names} (built next without isolation): {', '.join(deps.build_needs)}",
-            minutes=0.5,
-        ),
-        Step(
-            "pip",
-            (
-                *pip,
-                "--no-build-isolation",
-                *(b.pin for b in deps.builds),
-                *(n for n in needs if n in extras),
-                *torch_pins,
-            ),
-            "; ".join(b.why for b in deps.builds),
-            compiles=any(b.compiles for b in deps.builds),  # xtcocotools' C extension; chumpy is pure Python
+            (*pip, "--no-build-isolation", *(b.pin for b in plain), *kept, *torch_pins),
+            "; ".join(b.why for b in plain),
+            compiles=any(b.compiles for b in plain),  # xtcocotools' C extension; chumpy is pure Python
             minutes=round(max(seconds, 6) / 60, 1),
         ),
+        *patched,
     ]

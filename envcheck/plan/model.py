@@ -25,6 +25,7 @@ class Step:
     compiles: bool = False
     env: Mapping[str, str] = field(default_factory=dict)  # variables the command needs
     minutes: float = 0.0  # estimate
+    patch: str = ""  # a patched source build: the matrices/patches/<name>.patch applied to the sdist first
 
     def shell(self) -> str:
         prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
@@ -102,6 +103,7 @@ class Plan:
                     "why": s.why,
                     "compiles": s.compiles,
                     "minutes": s.minutes,
+                    "patch": s.patch or None,
                 }
                 for s in self.steps
             ],

@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 
 from envcheck.errors import PlanError
 from envcheck.facts.model import Driver, Environment, Mmcv, PlatformInfo, PythonInfo, Tool, Torch, parse_version
-from envcheck.matrix import Matrix, MmcvRelease, TorchBuild, TorchRelease, cuda_version
+from envcheck.matrix import Matrix, MmcvRelease, SdistVerdict, TorchBuild, TorchRelease, cuda_version
 from envcheck.matrix.nvcc import ArchGap, arch_gaps, toolkit_fix
 from envcheck.plan.memo import MatrixCache, cached_version, matrix_cache
 from envcheck.plan.selection import Selection, exclusion, needed, select, toolkit_candidates
@@ -384,6 +384,11 @@ def cuda_build_possible(env: Environment, tag: str) -> bool:
     return "not in the file" in str(nvcc) or "not probed" in str(nvcc)
 
 
+def sdist_verdict(matrix: Matrix, release: MmcvRelease, env: Environment) -> SdistVerdict | None:
+    """What builds.toml knows against compiling this mmcv release's sdist on the target's Python."""
+    return matrix.builds.verdict(release.name, release.version, python_minor(env))
+
+
 def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> str | None:
     """Why mmcv `release` cannot be compiled here against `torch`, or None."""
     env = search.env
@@ -392,6 +397,8 @@ def _build_blocker(search: Search, torch: TorchOption, release: MmcvRelease) -> 
         why = "and --no-build forbids compiling"
     elif not release.can_build_against(torch.version):
         why = f"its C++14 setup.py compiles only against torch <= {release.max_torch_for_source_build}"
+    elif (known := sdist_verdict(search.matrix, release, env)) is not None and known.fails:
+        why = f"{known.why()}; it builds on {known.defect.works_on()}"
     elif torch.tag.startswith("cu") and env.gpu_list:
         nvcc = env.toolchain.nvcc
         if isinstance(nvcc, Tool):

@@ -101,7 +101,8 @@ def print_outcome(console: Console, prepared: Prepared, outcome: Outcome) -> Non
             print_findings(console, rest)
     console.print(
         f"\n[bold green]✓ Installed[/] in {elapsed(outcome.seconds)} "
-        f"[dim](snapshot of {outcome.snapshot_files} files in {outcome.snapshot_seconds:.1f} s, discarded)[/]",
+        f"[dim](snapshot of {outcome.snapshot_files} files in {outcome.snapshot_seconds:.1f} s, "
+        f"{'kept until the smoke checks pass' if outcome.snapshot is not None else 'discarded'})[/]",
         soft_wrap=True,
     )
     if outcome.log:
@@ -111,7 +112,8 @@ def print_outcome(console: Console, prepared: Prepared, outcome: Outcome) -> Non
         console.print(f"[bold yellow]! {escape(notice)}[/]", soft_wrap=True)
 
 
-def verdict(prepared: Prepared, outcome: Outcome | None, failure: InstallFailed | None = None) -> str:
+def verdict(prepared: Prepared, outcome: Outcome | None, failure: InstallFailed | None = None, *,
+            smoke: str = "", smoke_ok: bool = True) -> str:  # fmt: skip
     """The one line `envcheck setup` ends with (for a notebook cell or a CI log)."""
     plan = prepared.plan
     toolkits = [f"{n} {v}" for n, v in plan.stack.items() if n not in ("torch", "torchvision", "mmcv", "mmengine")]
@@ -133,4 +135,7 @@ def verdict(prepared: Prepared, outcome: Outcome | None, failure: InstallFailed 
         else (" (mmcv from the wheel cache)" if outcome.cached else "")
     )
     restart = "; restart the runtime before importing torch" if restart_notice(prepared) else ""
-    return f"envcheck setup: OK — {', '.join(toolkits)} on {base}{how} in {elapsed(outcome.seconds)}{restart}"
+    if not smoke_ok:
+        return f"envcheck setup: FAILED — {', '.join(toolkits)} on {base}{how}: {smoke}"
+    tail = f"; {smoke}" if smoke else ""
+    return f"envcheck setup: OK — {', '.join(toolkits)} on {base}{how} in {elapsed(outcome.seconds)}{tail}{restart}"

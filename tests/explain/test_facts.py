@@ -206,3 +206,14 @@ def test_a_crash_in_mmcvs_info_functions_is_the_toolchain_not_torch(matrix: Matr
 def test_a_segfault_elsewhere_is_not_blamed_on_the_toolchain(matrix: Matrix) -> None:
     log = 'Fatal Python error: Segmentation fault\n  File "/v/site-packages/mmdet/__init__.py", line 2 in <module>\n'
     assert all(d.code != "extension-toolchain-abi" for d in diagnose(log, _env(), matrix=matrix))
+
+
+def test_a_setup_py_that_reads_locals_on_python_313_is_named_with_its_patch() -> None:
+    """A real pip log (2026-12-02): xtcocotools 1.14.3's sdist without isolation on Python 3.13.0."""
+    from envcheck.explain.diagnose import top_cause
+    from envcheck.matrix import load_matrix
+
+    text = (DATA / "captures" / "pip-xtcocotools-1.14.3-py313-keyerror.log").read_text()
+    found = top_cause(text, None, matrix=load_matrix())
+    assert found is not None and found.code == "sdist-pep667-locals" and found.confidence >= 0.7
+    assert any("matrices/patches" in step for step in found.fix)

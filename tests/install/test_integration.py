@@ -134,14 +134,36 @@ def test_a_build_plan_compiles_once_and_the_second_run_takes_the_cached_wheel(
 
     second = Venv(tmp_path / "second", venv.env)
     shutil.copytree(base_venv, second.path, symlinks=True)
-    done = envcheck(second, "setup", "mmdet", "--python", second.python, "--torch", "keep", "--yes",
+    done = envcheck(second, "setup", "mmdet", "--python", second.python, "--torch", "keep", "--yes", "--no-smoke",
                     "--log", str(tmp_path / "second.log"))  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "from envcheck's wheel cache" in done.stdout
     ran = [ln for ln in (tmp_path / "second.log").read_text().splitlines() if ln.startswith("$ ")]
     assert len(ran) == 3 and not any("pip wheel" in c or "--no-build-isolation" in c for c in ran), ran
     assert "mmcv==2.1.0" in second.freeze()
-    assert done.stdout.strip().splitlines()[-1].startswith("envcheck setup: OK — mmdet 3.3.0 on torch 2.13.0+cpu")
+    last = done.stdout.strip().splitlines()[-1]
+    assert (
+        last.startswith("envcheck setup: OK — mmdet 3.3.0 on torch 2.13.0+cpu") and "smoke skipped (--no-smoke)" in last
+    )
+
+
+def test_setup_ends_with_smoke_and_a_failed_check_keeps_the_snapshot_for_one_rollback(venv: Venv) -> None:
+    """The wheelhouse's mmdet is a stand-in with no detector: its smoke check fails after a good install."""
+    before = venv.state()
+    done = envcheck(venv, "setup", "mmdet", "--python", venv.python, "--torch", "keep", "--yes", timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Proving it: 4 smoke checks (torch, mmcv, mmengine, mmdet)" in done.stdout
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("envcheck setup: FAILED — mmdet 3.3.0 on torch 2.13.0+cpu"), last
+    assert "smoke FAILED — " in last and "mmdet: " in last
+    undo = f"envcheck rollback --python {venv.python} --yes"
+    assert f"`{undo}` undoes the install" in last
+    assert "mmdet==3.3.0" in venv.freeze(), "the install itself stays until the rollback"
+    again = envcheck(venv, "install", "mmdet", "--python", venv.python, "--yes")
+    assert again.returncode == 2 and "envcheck rollback" in again.stdout + again.stderr
+    back = envcheck(venv, *undo.split()[1:])
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert venv.state() == before
 
 
 def test_install_over_an_existing_stack(venv: Venv) -> None:

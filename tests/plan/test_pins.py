@@ -4,6 +4,8 @@ Python unless the plan builds it or says it compiles (numpy.toml)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from packaging.specifiers import SpecifierSet
 
@@ -155,21 +157,47 @@ def test_a_dependency_build_step_compiles_exactly_when_its_recipe_does(profile: 
     assert any("a dependency is compiled from its sdist" in line for line in header) == compiled_dep, header
 
 
-def test_mmpose_on_python_313_is_a_conflict_that_says_why_and_where_it_works() -> None:
+def test_mmpose_on_python_313_builds_xtcocotools_patched() -> None:
+    """xtcocotools 1.14.3 has no cp313 wheel and its setup.py fails there (PEP 667): built with its patch."""
     matrix = load_matrix()
     env = _profile_env("colab")
     assert python_minor(env) == "3.13"
     plan = make_plan(parse_request(["mmdet", "mmpose", "mmdeploy"], matrix), env, matrix, "profile colab")
-    xtc = matrix.binaries["xtcocotools"]
+    assert plan.ok, plan.conflict
+    step = next(s for s in plan.steps if s.patch == "xtcocotools-pep667-get-version")
+    assert "xtcocotools==1.14.3" in step.argv and "--no-build-isolation" in step.argv and step.compiles
+    assert "build patched upstream xtcocotools 1.14.3 (patch: xtcocotools-pep667-get-version)" in step.why
+    assert "KeyError: '__version__'" in step.why
+    mmcv = next(s for s in plan.steps if "mmcv==2.1.0" in s.argv)
+    assert mmcv.patch == "mmcv-pep667-get-version" and "build patched upstream mmcv 2.1.0" in mmcv.why
+    assert plan.to_json()["steps"][plan.steps.index(step)]["patch"] == "xtcocotools-pep667-get-version"
+
+
+def test_without_its_patch_mmpose_on_python_313_is_a_conflict_that_says_why_and_where_it_works() -> None:
+    """The planner never plans a build known to fail: with no patch for the defect, a conflict names it."""
+    full = load_matrix()
+    matrix = replace(full, builds=replace(full.builds, patches={}))
+    env = _profile_env("colab")
+    plan = make_plan(parse_request(["mmdet", "mmpose", "mmdeploy"], matrix), env, matrix, "profile colab")
     assert not plan.ok and plan.conflict is not None and not plan.steps and not plan.pins
-    assert xtc.build is not None and not xtc.build.builds_on("3.13")
     clash = next(c for c in plan.conflict.clashes if "xtcocotools" in c.constraint)
-    assert xtc.build.fails in clash.constraint and xtc.build.source in clash.source
+    assert "KeyError: '__version__'" in clash.constraint and "it builds on Python < 3.13" in clash.constraint
+    assert "pep-0667" in clash.source
     assert plan.rejected and all("--target" in a.what for a in plan.rejected)
     for alt in plan.rejected:  # each named runtime really installs the request
         name = alt.what.split()[1]
         other = make_plan(parse_request(["mmdet", "mmpose", "mmdeploy"], matrix), _profile_env(name), matrix)
         assert other.ok and not other.compiles, name
+
+
+def test_without_its_patch_mmcv_is_not_compiled_on_python_313() -> None:
+    full = load_matrix()
+    matrix = replace(full, builds=replace(full.builds, patches={}))
+    plan = make_plan(parse_request(["mmdet"], matrix), _profile_env("colab"), matrix, "profile colab")
+    assert not any(s.compiles and "mmcv==2.1.0" in s.argv for s in plan.steps)
+    text = " ".join([plan.conflict.summary if plan.conflict else "", *(a.why for a in plan.rejected)])
+    text += " ".join(c.constraint for c in plan.conflict.clashes) if plan.conflict else ""
+    assert "KeyError: '__version__'" in text, text
 
 
 # -- --no-build: an sdist that compiles is no route (numpy.toml [dist.*.build] compiles) -----------------
