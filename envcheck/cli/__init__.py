@@ -33,7 +33,20 @@ if TYPE_CHECKING:
     from envcheck.runner import Runner
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
-COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "rollback", "cache", "smoke")
+COMMANDS = (
+    "inspect",
+    "doctor",
+    "plan",
+    "explain",
+    "install",
+    "setup",
+    "rollback",
+    "cache",
+    "smoke",
+    "report",
+    "diff",
+    "fleet",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,8 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         out = p.add_mutually_exclusive_group()
         out.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
         out.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
-        p.add_argument("--redact", action="store_true", help="with --markdown: hide user name, home and host")
+        p.add_argument(
+            "--redact", action="store_true", help="--markdown: hide user name, home and host; --json: the node name"
+        )
         p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for each probed program (5)")
+        if name == "doctor":
+            p.add_argument("--baseline", metavar="GOLDEN.json",
+                           help="also judge the stack against this `inspect --json` document: each difference an error")  # fmt: skip
     p = sub.add_parser(
         "plan",
         help="a compatible torch/mmcv/mmengine/toolkit stack for this machine, and the exact steps",
@@ -109,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
     _install_parsers(sub)
     _smoke_parser(sub)
+    from envcheck.cli import diff, fleet, report
+
+    for module in (report, diff, fleet):
+        module.add_parser(sub)
     return parser
 
 
@@ -237,15 +259,21 @@ def _secrets() -> list[tuple[str, str]]:
 def cmd_inspect(args: argparse.Namespace, findings_only: bool = False) -> int:
     from envcheck.doctor import worst
 
-    if args.redact and not args.markdown:
-        raise UsageError("--redact goes with --markdown")
+    if args.redact and not (args.markdown or args.json):
+        raise UsageError("--redact goes with --markdown or --json")
     env, findings = _gather(args)
+    if getattr(args, "baseline", None):
+        from envcheck.cli.baseline import baseline
+
+        findings = baseline(args, env, findings)
     if args.json:
+        from envcheck.cli.baseline import node_fields
         from envcheck.facts.document import to_document
 
         doc = to_document(env, findings)
+        node_fields(doc, args, stored=args.env)
         if findings_only:
-            doc = {"schema": doc["schema"], "envcheck": doc["envcheck"], "findings": doc["findings"]}
+            doc = {k: doc[k] for k in ("schema", "envcheck", "node", "fingerprint", "findings")}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     elif args.markdown:
         from envcheck.render.markdown import to_markdown
@@ -695,6 +723,11 @@ def run(argv: Sequence[str]) -> int:
         return cmd_cache(args)
     if args.command == "smoke":
         return cmd_smoke(args)
+    if args.command in ("report", "diff", "fleet"):
+        from envcheck.cli import diff, fleet, report
+
+        command = {"report": report.cmd_report, "diff": diff.cmd_diff, "fleet": fleet.cmd_fleet}[args.command]
+        return int(command(args))
     raise UsageError(f"unknown command {args.command!r}")
 
 
