@@ -1,0 +1,27 @@
+"""What the install tools themselves do to an environment (mim, its dependencies, pip, setuptools).
+
+The version thresholds live with the doctor (envcheck.doctor.tooling); this module only adds what
+installing the tools brings along, each with its source.
+"""
+
+from __future__ import annotations
+
+from envcheck.doctor.tooling import IMPIMPORTER_FIXED as _IMP
+from envcheck.doctor.tooling import MIM_EXTRAS_BROKEN as _MIM
+from envcheck.doctor.tooling import PKG_RESOURCES_REMOVED as _PKG
+
+PKG_RESOURCES_REMOVED = str(_PKG)
+IMPIMPORTER_FIXED = str(_IMP)
+MIM_EXTRAS_BROKEN = str(_MIM)
+
+TOOLS_SOURCE = "envcheck:reference/upstream/mim_logic.md §4"
+# openmim 0.3.9 is the newest on PyPI (0.3.10 was never uploaded): mim_logic.md §0.
+MIM_VERSION = "0.3.9"
+# openmim 0.3.9 -> opendatalab 0.0.10 -> openxlab 0.1.3, which requires setuptools~=60.2.0 (read from
+# its wheel METADATA, mim_logic.md §4; seen on Colab in open-mmlab/mmcv#3132: "you have setuptools 60.2.0").
+OPENXLAB_SETUPTOOLS = "60.2.0"
+# What an unpinned `pip install -U setuptools` / `-U pip` gets today: a setuptools without pkg_resources
+# (>= 82, 2026-02-08) and a pip in the range that drops mim's extras (>= 24.1). The exact newest
+# release does not matter to any rule, only the side of those thresholds it is on.
+NEWEST_SETUPTOOLS = PKG_RESOURCES_REMOVED + ".0.0"
+PIP_NEWEST = "25.0"
