@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from envcheck.plan import Plan
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_RESTORED, EXIT_INTERNAL = 0, 1, 2, 3, 70
-COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "rollback", "cache", "smoke")
+COMMANDS = ("inspect", "doctor", "plan", "explain", "install", "setup", "rollback", "cache", "smoke", "review")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
     _install_parsers(sub)
     _smoke_parser(sub)
+    from envcheck.cli_review import add_parser as _review_parser
+
+    _review_parser(sub)
     return parser
 
 
@@ -618,6 +621,10 @@ def run(argv: Sequence[str]) -> int:
         return cmd_cache(args)
     if args.command == "smoke":
         return cmd_smoke(args)
+    if args.command == "review":
+        from envcheck.cli_review import cmd_review
+
+        return cmd_review(args, _target_env)
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from envcheck.errors import EnvcheckError
 from envcheck.review.parse import conda, dockerfile, notebook, requirements
 from envcheck.review.parse.shell import join_continuations, parse_lines
 from envcheck.review.steps import Recipe, Step, Unparsed
@@ -11,8 +12,8 @@ from envcheck.review.steps import Recipe, Step, Unparsed
 FORMATS = ("notebook", "cell", "shell", "dockerfile", "requirements", "conda")
 
 
-class RecipeError(ValueError):
-    """Nothing could be read (binary, empty, a notebook that is not JSON): one line for the user."""
+class RecipeError(EnvcheckError):
+    """Nothing could be read (binary, empty, a notebook that is not JSON): one line, exit 2."""
 
 
 def detect(text: str, name: str = "") -> str:
