@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,9 @@ from envcheck.review.tools import (
     IMPIMPORTER_FIXED,
     MIM_EXTRAS_BROKEN,
     MIM_VERSION,
+    CONTEXTS_WITH_WHEEL,
+    LEGACY_BUILD_REMOVED,
+    LEGACY_BUILD_SOURCE,
     NEWEST_SETUPTOOLS,
     OPENXLAB_SETUPTOOLS,
     PIP_NEWEST,
@@ -145,6 +149,8 @@ class Simulator:
     # -- one step --------------------------------------------------------------------------
 
     def run(self, step: Step) -> StepResult:
+        if step.action == "cd" and (step.repo.startswith("-") or "$" in step.repo):
+            return StepResult(step, f"changes directory ({step.repo}: not followed)")
         if step.action == "cd":
             self.s.cwd = step.repo.rstrip("/").split("/")[-1]
             return StepResult(step, f"working directory {step.repo}")
@@ -165,7 +171,7 @@ class Simulator:
     def _clone(self, step: Step) -> StepResult:
         repo = step.repo.rstrip("/").removesuffix(".git").split("/")[-1]
         name = self.matrix.toolkit_name(repo) or (repo if repo in MMCV_NAMES or repo == "mmengine" else None)
-        directory = step.packages[0].url if step.packages else repo
+        directory = (step.packages[0].url if step.packages else repo).rstrip("/").split("/")[-1]
         if name is None:
             return StepResult(step, f"clones {repo} (not an OpenMMLab toolkit envcheck knows)")
         version = self._ref_version(name, step.ref)
@@ -205,6 +211,8 @@ class Simulator:
         return list(self.matrix.toolkits.get(name, {}))
 
     def _create(self, step: Step) -> StepResult:
+        if self.base.context == "colab":
+            return self._conda(step)
         py = next((p for p in step.packages if p.name == "python"), None)
         keep = {k: v for k, v in self.s.packages.items() if k in ("pip", "setuptools", "wheel")}
         version = (py.spec.lstrip("=").rstrip(".*") if py and py.spec else self.s.python) or self.s.python
@@ -276,6 +284,7 @@ class Simulator:
         packages = list(step.packages)
         if mim and self.s.torch is None:
             return StepResult(step, "fails: mim needs torch", (_f("mim-needs-torch", "error", "`mim install` fails: torch is not installed", "mim builds its wheel link from torch.__version__ and re-raises the ImportError, whatever is installed", "open-mmlab/mim@v0.3.9:mim/utils/utils.py"),), 0.1, failed=True)  # fmt: skip
+        saved = copy.deepcopy(self.s)
         for p in packages:
             eff, fs, mins = self._one(p, step, labels[0] if labels else "", mim)
             effects.append(eff)
@@ -283,6 +292,11 @@ class Simulator:
             minutes += mins
             if any(f.severity == "error" and f.code in _STEP_FAILS for f in fs):
                 failed = True
+                effects = [eff]  # pip resolves the command as a whole: nothing of it is installed
+                break
+        if failed:
+            self.s = saved
+            effects.append("nothing from this command is installed")
         return StepResult(step, "; ".join(e for e in effects if e) or "installs nothing envcheck can see", tuple(findings), minutes, failed)
 
     def _mim_dead(self) -> Finding | None:
@@ -352,6 +366,9 @@ class Simulator:
         rows = sorted(self.matrix.torch.values(), key=lambda r: Version(r.version))
         patches = [(v, r) for r in rows for v in (r.patches or (r.version,))]
         fits = [(v, r) for v, r in patches if _spec(spec).contains(v, prereleases=True)]
+        if not pinned and not fits:
+            named = re.search(r"(\d+(?:\.\d+)+)", spec)
+            pinned = named.group(1) if named else None
         if not fits and pinned:
             oldest = rows[0] if rows else None
             if oldest and Version(pinned) < Version(oldest.version) and s.minor not in oldest.python and Version(s.minor) > max(Version(x) for x in oldest.python):
@@ -361,6 +378,8 @@ class Simulator:
             s.packages["torch"] = s.torch.version
             return f"installs torch {s.torch.version} (not in envcheck's data)", [], 4.0
         usable = [(v, r) for v, r in fits if r.supports_python(s.python)]
+        if label and any(r.build(label) for _, r in usable):
+            usable = [(v, r) for v, r in usable if r.build(label)]  # the index / pytorch-cuda names the build
         if not usable:
             have = fits[-1][1] if fits else None
             why = f"torch {have.version if have else spec} has no wheel for Python {s.minor}" + (f" ({', '.join(have.python)} only)" if have else "")
@@ -446,6 +465,14 @@ class Simulator:
             self._set_mmcv(Mmcv(version, p.name, ops=True, ops_cuda=_cuda(tag) or "cpu"), (minor, tag))
             findings = self._invalidated(None)
             return f"installs {p.name} {version} (prebuilt wheel for torch {minor}/{tag}, {s.tag})", findings, WHEEL_MINUTES * 2
+        links_here = [(t, mi) for t, mi in links if not self._torch_lacks_python(mi)]
+        if rel is None and links_here and p.name != "mmcv-lite":
+            # a release older than envcheck's wheel lists: the page may well hold it (they did for their torch)
+            tag, minor = links_here[0]
+            self._set_mmcv(Mmcv(version, p.name, ops=True, ops_cuda=_cuda(tag) or "cpu"), (minor, tag))
+            note = _f("unknown-release", "info", f"{p.name} {version} is older than envcheck's wheel lists",
+                      f"taken to be the prebuilt wheel on the torch {minor}/{tag} page it names (not verified)", "matrices/mmcv.toml")  # fmt: skip
+            return f"installs {p.name} {version} (taken as the wheel for torch {minor}/{tag}; not in envcheck's data)", [note, *self._invalidated(None)], WHEEL_MINUTES * 2
         if only_binary:
             return f"fails: no {p.name} {version} wheel here", [_f("no-prebuilt-wheel", "error", f"no prebuilt {p.name} {version} wheel for torch {s.torch.minor if s.torch else '?'}/{s.torch.cuda_tag if s.torch else '?'}, {s.tag}", "--only-binary forbids the source build: pip stops", "matrices/mmcv.toml")], 0.1  # fmt: skip
         return self._build_mmcv(p.name, version, rel, step, known, links)
@@ -466,20 +493,24 @@ class Simulator:
             code, why = fail
             findings.append(_f(code, "error", f"the {dist} {version} build fails here", why, m.mmcv_build.source))
             return f"{head}, and the build fails: {why}", findings, minutes
+        if "--no-build-isolation" not in step.flags:
+            head += f" (pip < {LEGACY_BUILD_REMOVED} with wheel installed: legacy `setup.py bdist_wheel`, no isolation; {LEGACY_BUILD_SOURCE})"
         ops_cuda = torch.cuda if cuda_ops and torch else "cpu"
         self._set_mmcv(Mmcv(version, dist, ops=True, ops_cuda=ops_cuda), (torch.minor, torch.cuda_tag) if torch else None)
         return head, findings, minutes
 
     def _build_blocker(self, dist: str, version: str, rel: MmcvRelease | None, step: Step, known: dict[str, MmcvRelease]) -> tuple[str, str] | None:
         s = self.s
-        if s.torch is None:
-            return "no-prebuilt-wheel-source-build", "setup.py imports torch, which is not installed"
-        if "--no-build-isolation" not in step.flags:
+        if "--no-build-isolation" not in step.flags and not self._legacy_build():
             return ("build-pkg-resources", "pip builds it in an isolated environment with the newest setuptools "
                     f"(>= {PKG_RESOURCES_REMOVED}: no pkg_resources), which setup.py imports; add --no-build-isolation and setuptools<82")  # fmt: skip
         st = _v(s.packages.get("setuptools"))
         if st is not None and st >= Version(PKG_RESOURCES_REMOVED):
             return "build-pkg-resources", f"setup.py imports pkg_resources, which setuptools {st} no longer has"
+        if st is not None and st < Version(IMPIMPORTER_FIXED) and Version(s.minor) >= Version("3.12"):
+            return "build-pkg-resources", f"setuptools {st}'s pkg_resources calls pkgutil.ImpImporter, removed in Python {s.minor}"
+        if s.torch is None:
+            return "no-prebuilt-wheel-source-build", "setup.py imports torch, which is not installed"
         if rel is None:  # older than anything recorded: it inherits the oldest recorded release's limit
             older = sorted((r for r in known.values()), key=lambda r: Version(r.version))
             rel = older[0] if older and Version(version) < Version(older[0].version) else None
@@ -487,6 +518,23 @@ class Simulator:
             return ("build-compiler", f"{dist} {version}'s setup.py compiles with C++14, and torch {s.torch.minor}'s headers "
                     f"need C++17 (it builds only against torch <= {rel.max_torch_for_source_build})")  # fmt: skip
         return None
+
+    def _torch_lacks_python(self, minor: str) -> bool:
+        """No wheel of anything built for torch `minor` can exist for this Python (torch had none)."""
+        rows = sorted(self.matrix.torch.values(), key=lambda r: Version(r.version))
+        row = self.matrix.torch_release(minor)
+        if row is not None:
+            return not row.supports_python(self.s.python)
+        oldest = rows[0] if rows else None
+        return bool(oldest and Version(minor) < Version(oldest.minor) and Version(self.s.minor) > max(Version(x) for x in oldest.python))
+
+    def _legacy_build(self) -> bool:
+        """pip < 25.3 with setuptools and wheel present builds mmcv with `setup.py bdist_wheel`, unisolated."""
+        s = self.s
+        pip = _v(s.packages.get("pip"))
+        image = self.base.context in CONTEXTS_WITH_WHEEL  # ships setuptools and wheel
+        wheel = "wheel" in s.packages or image
+        return bool(pip and pip < Version(LEGACY_BUILD_REMOVED) and wheel and ("setuptools" in s.packages or image))
 
     def _mmcv_wheel_url(self, p: Package) -> tuple[str, list[Finding], float]:
         m = MMCV_WHEEL_URL.search(p.url.replace("%2B", "+"))

@@ -24,4 +24,13 @@ OPENXLAB_SETUPTOOLS = "60.2.0"
 # (>= 82, 2026-02-08) and a pip in the range that drops mim's extras (>= 24.1). The exact newest
 # release does not matter to any rule, only the side of those thresholds it is on.
 NEWEST_SETUPTOOLS = PKG_RESOURCES_REMOVED + ".0.0"
-PIP_NEWEST = "25.0"
+PIP_NEWEST = "25.3"
+# pip < 25.3 builds a project without pyproject.toml (mmcv, mmcv-full) with the legacy `setup.py
+# bdist_wheel` when setuptools and wheel are importable: no isolation, the environment's own setuptools
+# and torch. pip 25.3 (2025-10-24) removed that path: every build is PEP 517, isolated unless
+# --no-build-isolation (pypa/pip#6334; pip 25.3 changelog).
+LEGACY_BUILD_REMOVED = "25.3"
+LEGACY_BUILD_SOURCE = "https://github.com/pypa/pip/issues/6334 (removed in pip 25.3, 2025-10-24)"
+# Colab's image has wheel installed: its mmcv builds run "Building wheel for mmcv-full (setup.py)", the
+# legacy path (open-mmlab/mmdetection#6909, open-mmlab/mmcv#3132).
+CONTEXTS_WITH_WHEEL = ("colab",)
