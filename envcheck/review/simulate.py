@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -77,6 +76,13 @@ class _State:
     cwd: str = ""
     wanted: list[str] = field(default_factory=list)
     conda_env: bool = False
+
+    def copy(self) -> _State:
+        return replace(self, packages=dict(self.packages), clones=dict(self.clones), wanted=list(self.wanted))
+
+    def key(self, relevant: frozenset[str]) -> tuple[object, ...]:
+        """What the doctor sees: equal keys give equal findings (its rules read only `relevant` packages)."""
+        return (self.python, tuple(sorted((n, v) for n, v in self.packages.items() if n in relevant)), self.torch, self.mmcv)
 
     @property
     def tag(self) -> str:
@@ -284,7 +290,7 @@ class Simulator:
         packages = list(step.packages)
         if mim and self.s.torch is None:
             return StepResult(step, "fails: mim needs torch", (_f("mim-needs-torch", "error", "`mim install` fails: torch is not installed", "mim builds its wheel link from torch.__version__ and re-raises the ImportError, whatever is installed", "open-mmlab/mim@v0.3.9:mim/utils/utils.py"),), 0.1, failed=True)  # fmt: skip
-        saved = copy.deepcopy(self.s)
+        saved = self.s.copy()
         for p in packages:
             eff, fs, mins = self._one(p, step, labels[0] if labels else "", mim)
             effects.append(eff)
@@ -675,7 +681,17 @@ def _key(f: Finding) -> tuple[str, str]:
 def simulate(recipe: Recipe, env: Environment, matrix: Matrix, target: str = "this machine") -> Review:
     """Run every step in order on a copy of `env`; attribute each finding to the step that caused it."""
     sim = Simulator(env, matrix)
-    before = diagnose_environment(sim.env(), matrix)
+    memo: dict[tuple[object, ...], list[Finding]] = {}
+
+    relevant = _doctor_reads(matrix)
+
+    def doctor() -> list[Finding]:
+        key = sim.s.key(relevant)
+        if key not in memo:
+            memo[key] = diagnose_environment(sim.env(), matrix)
+        return memo[key]
+
+    before = doctor()
     present = {_key(f) for f in before}
     results: list[StepResult] = []
     introduced: dict[tuple[str, str], int] = {}
@@ -684,7 +700,7 @@ def simulate(recipe: Recipe, env: Environment, matrix: Matrix, target: str = "th
         r = sim.run(step)
         changed = step.action not in ("cd", "clone", "checkout", "download") and not r.failed
         if changed:
-            now = diagnose_environment(sim.env(), matrix)
+            now = doctor()
             keys = {_key(f) for f in now}
             for f in now:
                 if _key(f) not in present:
@@ -692,8 +708,7 @@ def simulate(recipe: Recipe, env: Environment, matrix: Matrix, target: str = "th
                 latest[_key(f)] = f
             present = keys
         results.append(r)
-    final_env = sim.env()
-    final = diagnose_environment(final_env, matrix)
+    final = doctor()
     extra: dict[int, list[Finding]] = {}
     for f in final:
         k = _key(f)
@@ -715,6 +730,28 @@ def simulate(recipe: Recipe, env: Environment, matrix: Matrix, target: str = "th
         s.env.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD") for s in recipe.steps
     )
     return Review(recipe, target, tuple(results), stack, tuple(before), minutes, wanted, imports, imports and not weights)
+
+
+def _doctor_reads(matrix: Matrix) -> frozenset[str]:
+    """The packages the doctor's rules look at: OpenMMLab, torch, NumPy and its ABI-bound builds, OpenCV,
+    the tools, and every toolkit's undeclared runtime needs. A package outside it cannot change a finding,
+    so the doctor runs again only when one of these changes (a 200-line recipe stays well under 0.5 s)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from envcheck.doctor.packages import MMCV_DISTS, OPENCV_DISTS
+    from envcheck.facts import OPENMMLAB
+    from envcheck.matrix import iter_toolkit_releases
+
+    names = {"torch", "torchvision", "torchaudio", "numpy", "pip", "setuptools", "wheel", "openmim", "ninja"}
+    names |= set(OPENMMLAB) | set(MMCV_DISTS) | set(OPENCV_DISTS) | set(matrix.toolkits) | set(matrix.binaries)
+    names |= {a.package for a in matrix.numpy_abi}
+    for rel in iter_toolkit_releases(matrix):
+        for text in rel.extra_runtime:
+            try:
+                names.add(Requirement(text).name.lower())
+            except InvalidRequirement:
+                continue
+    return frozenset(names)
 
 
 def _settle(f: Finding) -> Finding:
