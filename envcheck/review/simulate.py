@@ -492,13 +492,14 @@ class Simulator:
         minutes = _build_minutes(m, version, cuda_ops, self.cpus)
         head = f"builds {dist} {version} from its sdist (~{minutes:.0f} min): no wheel for {s.tag} on {wheel_where}"
         findings = [_f("no-prebuilt-wheel-source-build", "warning", f"{dist} {version} is compiled from source here (~{minutes:.0f} min)",
-                       f"no prebuilt wheel for torch {torch.minor if torch else '-'}/{torch.cuda_tag if torch else '-'}, {s.tag} in the pages this command sees ({wheel_where})",
+                       f"no prebuilt wheel for {f'torch {torch.minor}/{torch.cuda_tag}' if torch else 'an environment without torch'}, {s.tag} in the pages this command sees ({wheel_where})",
                        "matrices/mmcv.toml")]  # fmt: skip
         fail = self._build_blocker(dist, version, rel, step, known)
         if fail:
             code, why = fail
             findings.append(_f(code, "error", f"the {dist} {version} build fails here", why, m.mmcv_build.source))
-            return f"{head}, and the build fails: {why}", findings, minutes
+            # setup.py dies before compiling anything unless it is the compiler that fails
+            return f"{head}, and the build fails: {why}", findings, minutes if code == "build-compiler" else 0.5
         if "--no-build-isolation" not in step.flags:
             head += f" (pip < {LEGACY_BUILD_REMOVED} with wheel installed: legacy `setup.py bdist_wheel`, no isolation; {LEGACY_BUILD_SOURCE})"
         ops_cuda = torch.cuda if cuda_ops and torch else "cpu"
@@ -613,13 +614,21 @@ class Simulator:
             return f"installs openmim {MIM_VERSION} (no dependencies)", [], WHEEL_MINUTES
         old = s.packages.get("setuptools")
         s.packages["setuptools"] = OPENXLAB_SETUPTOOLS
+        brought = ""
+        if "numpy" not in s.packages:  # openmim -> pandas -> numpy: the newest for this Python (measured here)
+            from envcheck.deps import route
+
+            r = route(self.matrix, "numpy", s.minor)
+            if r.version:
+                s.packages["numpy"] = r.version
+                brought = f"; pandas brings numpy {r.version}"
         was = f" (was {old})" if old and old != OPENXLAB_SETUPTOOLS else ""
         findings = []
         if Version(s.minor) >= Version("3.12"):
             findings.append(_f("python312-setuptools", "error", f"openmim's dependency openxlab pins setuptools {OPENXLAB_SETUPTOOLS}, which breaks on Python {s.minor}",
                                "its pkg_resources calls pkgutil.ImpImporter (removed in Python 3.12): mim, and any setup.py importing setuptools, crash",
                                "https://github.com/open-mmlab/mim/issues/246"))  # fmt: skip
-        return f"installs openmim {MIM_VERSION}; its dependency openxlab pins setuptools~=60.2.0: setuptools {OPENXLAB_SETUPTOOLS}{was}", findings, 0.5
+        return f"installs openmim {MIM_VERSION}; its dependency openxlab pins setuptools~=60.2.0: setuptools {OPENXLAB_SETUPTOOLS}{was}{brought}", findings, 0.5
 
     def _generic(self, p: Package, step: Step) -> tuple[str, list[Finding], float]:
         s = self.s
@@ -629,7 +638,8 @@ class Simulator:
             if s.packages.get(name) and not step.upgrade and not p.spec:
                 return f"setuptools {s.packages[name]} already installed: unchanged", [], 0.0
             s.packages[name] = v
-            return f"installs setuptools {v}", [], WHEEL_MINUTES
+            newest = " (the newest: no pkg_resources)" if v == NEWEST_SETUPTOOLS and not p.pinned else ""
+            return f"installs setuptools {'>= ' + v if newest else v}{newest}", [], WHEEL_MINUTES
         if name == "pip":
             if s.packages.get(name) and not step.upgrade and not p.spec:
                 return f"pip {s.packages[name]} already installed: unchanged", [], 0.0
