@@ -21,6 +21,8 @@ from envcheck.review.tools import (
     CONTEXTS_WITH_WHEEL,
     LEGACY_BUILD_REMOVED,
     LEGACY_BUILD_SOURCE,
+    NEWEST_NUMPY,
+    NEWEST_NUMPY_FROM_PYTHON,
     NEWEST_SETUPTOOLS,
     OPENXLAB_SETUPTOOLS,
     PIP_NEWEST,
@@ -616,12 +618,10 @@ class Simulator:
         s.packages["setuptools"] = OPENXLAB_SETUPTOOLS
         brought = ""
         if "numpy" not in s.packages:  # openmim -> pandas -> numpy: the newest for this Python (measured here)
-            from envcheck.deps import route
-
-            r = route(self.matrix, "numpy", s.minor)
-            if r.version:
-                s.packages["numpy"] = r.version
-                brought = f"; pandas brings numpy {r.version}"
+            numpy = self._newest_numpy()
+            if numpy:
+                s.packages["numpy"] = numpy
+                brought = f"; pandas brings numpy {numpy}"
         was = f" (was {old})" if old and old != OPENXLAB_SETUPTOOLS else ""
         findings = []
         if Version(s.minor) >= Version("3.12"):
@@ -629,6 +629,13 @@ class Simulator:
                                "its pkg_resources calls pkgutil.ImpImporter (removed in Python 3.12): mim, and any setup.py importing setuptools, crash",
                                "https://github.com/open-mmlab/mim/issues/246"))  # fmt: skip
         return f"installs openmim {MIM_VERSION}; its dependency openxlab pins setuptools~=60.2.0: setuptools {OPENXLAB_SETUPTOOLS}{was}{brought}", findings, 0.5
+
+    def _newest_numpy(self) -> str | None:
+        if Version(self.s.minor) >= Version(NEWEST_NUMPY_FROM_PYTHON):
+            return NEWEST_NUMPY
+        from envcheck.deps import route
+
+        return route(self.matrix, "numpy", self.s.minor).version
 
     def _generic(self, p: Package, step: Step) -> tuple[str, list[Finding], float]:
         s = self.s
@@ -651,6 +658,9 @@ class Simulator:
 
             if s.packages.get(name) and not step.upgrade and (not p.spec or _spec(p.spec).contains(s.packages[name], prereleases=True)):
                 return f"{name} {s.packages[name]} already satisfies {p.text}: unchanged", [], 0.0
+            if name == "numpy" and not p.spec and (newest := self._newest_numpy()):
+                s.packages[name] = newest
+                return f"installs numpy {newest}", [], WHEEL_MINUTES
             r = route(self.matrix, p.text or name, s.minor)
             if r.how == "fails":
                 return f"fails: {r.why}", [_f("toolkit-dependency-build", "error", f"`{p.text}` cannot be installed on Python {s.minor}", r.why, r.source)], 1.0
