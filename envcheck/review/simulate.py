@@ -22,7 +22,6 @@ from envcheck.review.tools import (
     LEGACY_BUILD_REMOVED,
     LEGACY_BUILD_SOURCE,
     NEWEST_NUMPY,
-    NEWEST_NUMPY_FROM_PYTHON,
     NEWEST_SETUPTOOLS,
     OPENXLAB_SETUPTOOLS,
     PIP_NEWEST,
@@ -631,8 +630,8 @@ class Simulator:
         return f"installs openmim {MIM_VERSION}; its dependency openxlab pins setuptools~=60.2.0: setuptools {OPENXLAB_SETUPTOOLS}{was}{brought}", findings, 0.5
 
     def _newest_numpy(self) -> str | None:
-        if Version(self.s.minor) >= Version(NEWEST_NUMPY_FROM_PYTHON):
-            return NEWEST_NUMPY
+        if self.s.minor in NEWEST_NUMPY:
+            return NEWEST_NUMPY[self.s.minor]
         from envcheck.deps import route
 
         return route(self.matrix, "numpy", self.s.minor).version

@@ -34,8 +34,7 @@ LEGACY_BUILD_SOURCE = "https://github.com/pypa/pip/issues/6334 (removed in pip 2
 # Colab's image has wheel installed: its mmcv builds run "Building wheel for mmcv-full (setup.py)", the
 # legacy path (open-mmlab/mmdetection#6909, open-mmlab/mmcv#3132).
 CONTEXTS_WITH_WHEEL = ("colab",)
-# What an unpinned numpy resolves to today on CPython >= 3.11: measured here 2026-12-02 (`pip install
-# openmim` in a fresh Python 3.11 venv pulled numpy 2.4.6 through pandas). Older Pythons get the newest
-# release matrices/numpy.toml records for them.
-NEWEST_NUMPY = "2.4.6"
-NEWEST_NUMPY_FROM_PYTHON = "3.11"
+# What an unpinned numpy resolves to today, by CPython minor: measured here 2026-12-02 (`pip install
+# openmim` in a fresh Python 3.11 venv on glibc 2.36 pulled numpy 2.4.6 through pandas; `pip download numpy
+# --python-version 3.9/3.10 --only-binary :all:` gave 2.0.2 and 2.2.6). Pythons not listed: matrices/numpy.toml.
+NEWEST_NUMPY = {"3.9": "2.0.2", "3.10": "2.2.6", "3.11": "2.4.6", "3.12": "2.4.6", "3.13": "2.4.6"}

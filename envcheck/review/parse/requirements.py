@@ -20,6 +20,14 @@ def parse(text: str) -> tuple[list[Step], list[Unparsed]]:
         s = logical.split(" #")[0].strip()
         if not s or s.startswith("#"):
             continue
+        if not s.startswith("-"):  # a requirement (markers and all), then per-line options after " --"
+            req, _, opts = s.partition(" --")
+            pkg = parse_package(req.strip())
+            if isinstance(pkg, str):
+                bad.append(Unparsed(line, s, pkg))
+            else:
+                pending.append((line, s, [pkg], ["--" + o.split()[0] for o in opts.split(" --") if o] if opts else []))
+            continue
         try:
             toks = shlex.split(s, comments=True)
         except ValueError as exc:
