@@ -158,6 +158,8 @@ def _pip_args(args: Sequence[str], line: int, text: str, tool: str, env: dict[st
             else:
                 packages.append(pkg)
         i += 1
+    if problems and not packages and not reqs and not cons:
+        return None, problems  # nothing of it could be read: the line is reported, not simulated
     action = {"install": "install", "uninstall": "uninstall", "download": "download"}[sub]
     step = Step(
         line, text, tool if action != "uninstall" else tool, action, tuple(packages), tuple(flags), index_url,
