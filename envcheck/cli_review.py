@@ -21,10 +21,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     target = p.add_mutually_exclusive_group()
     target.add_argument("--python", metavar="PATH", help="review for this interpreter (default: the running one)")
     target.add_argument("--env", metavar="FILE", help="review for the machine in this `inspect --json` file")
-    target.add_argument("--target", metavar="PROFILE", help="review for a named profile: colab, colab-2024.08, kaggle ...")
+    target.add_argument(
+        "--target", metavar="PROFILE", help="review for a named profile: colab, colab-2024.08, kaggle ..."
+    )
     p.add_argument("--json", action="store_true", help="print the JSON document (schema 1)")
     p.add_argument("--fix", action="store_true", help="also print the recipe corrected, in the same format")
-    p.add_argument("--format", dest="recipe_format", metavar="FORMAT", help="the recipe's form when its name does not say: notebook, cell, shell, dockerfile, requirements, conda")
+    p.add_argument(
+        "--format",
+        dest="recipe_format",
+        metavar="FORMAT",
+        help="the recipe's form when its name does not say: notebook, cell, shell, dockerfile, requirements, conda",
+    )
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds for each probed program (5)")
 
 

@@ -16,11 +16,15 @@ def print_review(console: Console, r: Reviewed, source: str) -> None:
     from rich.markup import escape
 
     rv = r.review
-    console.print(f"[bold]envcheck review[/] {escape(source)} · {rv.recipe.format} · on {escape(rv.target)}", soft_wrap=True)
+    console.print(
+        f"[bold]envcheck review[/] {escape(source)} · {rv.recipe.format} · on {escape(rv.target)}", soft_wrap=True
+    )
     for note in rv.recipe.notes:
         console.print(f"[dim]{escape(note)} (simulated on the target above, not on that image)[/]", soft_wrap=True)
     for u in rv.recipe.unparsed:
-        console.print(f"[yellow]? line {u.line}[/] could not be read: {escape(u.why)}  [dim]{escape(u.text)}[/]", soft_wrap=True)
+        console.print(
+            f"[yellow]? line {u.line}[/] could not be read: {escape(u.why)}  [dim]{escape(u.text)}[/]", soft_wrap=True
+        )
     console.print()
     for res in rv.results:
         colour = "red" if res.failed else ("cyan" if res.step.action == "install" else "dim")
@@ -41,7 +45,10 @@ def print_review(console: Console, r: Reviewed, source: str) -> None:
     smoke = "yes" if rv.smoke else "no"
     imports = "yes" if rv.imports else "no"
     tk = " ".join(rv.toolkits) or "-"
-    console.print(f"[bold]Verdict[/]      {verdict} · toolkits {escape(tk)} import: {imports} · smoke: {smoke} · about {rv.minutes:g} min", soft_wrap=True)
+    console.print(
+        f"[bold]Verdict[/]      {verdict} · toolkits {escape(tk)} import: {imports} · smoke: {smoke} · about {rv.minutes:g} min",
+        soft_wrap=True,
+    )
     if r.fixed is not None:
         console.print("\n[bold]Fixed recipe[/] (same format)")
         console.print(escape(r.fixed), soft_wrap=True, highlight=False)

@@ -45,7 +45,14 @@ def review_text(
 
 
 def _finding(f: Finding) -> dict[str, Any]:
-    return {"code": f.code, "severity": f.severity, "title": f.title, "why": f.why, "fix": list(f.fix), "source": f.source}
+    return {
+        "code": f.code,
+        "severity": f.severity,
+        "title": f.title,
+        "why": f.why,
+        "fix": list(f.fix),
+        "source": f.source,
+    }
 
 
 def to_json(r: Reviewed) -> dict[str, Any]:

@@ -42,7 +42,12 @@ def make_fix_plan(review: Review, env: Environment, matrix: Matrix) -> Plan | st
 
 def _managed(step: Step, matrix: Matrix, plan: Plan) -> tuple[bool, list[str]]:
     """(does the planner own this step, the packages of it to keep)."""
-    owned = _CORE | set(matrix.toolkits) | set(plan.stack) | {p.split("<")[0].split(">")[0].split("=")[0] for p in plan.pins}
+    owned = (
+        _CORE
+        | set(matrix.toolkits)
+        | set(plan.stack)
+        | {p.split("<")[0].split(">")[0].split("=")[0] for p in plan.pins}
+    )
     if step.action in ("clone", "checkout"):
         repo = step.repo.rstrip("/").removesuffix(".git").split("/")[-1]
         return (matrix.toolkit_name(repo) is not None or repo in ("mmcv", "mmengine")), []
@@ -94,7 +99,9 @@ def _rewrite_lines(lines: Sequence[str], steps: Sequence[Step], matrix: Matrix, 
         decisions = [_managed(st, matrix, plan) for st in here]
         if any(st.action == "clone" and d[0] for st, d in zip(here, decisions)):
             cd_into |= {st.packages[0].url for st in here if st.packages}
-        if not any(d[0] for d in decisions) and not any(st.action == "cd" and st.repo.rstrip("/").split("/")[-1] in cd_into for st in here):
+        if not any(d[0] for d in decisions) and not any(
+            st.action == "cd" and st.repo.rstrip("/").split("/")[-1] in cd_into for st in here
+        ):
             out.append(text)
             continue
         end = ends.get(n, n)
@@ -125,7 +132,9 @@ def fixed_text(review: Review, plan: Plan, matrix: Matrix, original: str) -> str
     if fmt == "dockerfile":
         return "\n".join([f"# {head}", *_rewrite_lines(recipe.lines, recipe.steps, matrix, plan, "RUN {cmd}")]) + "\n"
     if fmt == "requirements":
-        kept = [ln for ln in _rewrite_lines(recipe.lines, recipe.steps, matrix, plan, "\0{cmd}") if not ln.startswith("\0")]
+        kept = [
+            ln for ln in _rewrite_lines(recipe.lines, recipe.steps, matrix, plan, "\0{cmd}") if not ln.startswith("\0")
+        ]
         body = plan.render("requirements").splitlines()
         return "\n".join([*body, *(ln for ln in kept if ln.strip())]) + "\n"
     if fmt == "conda":
@@ -189,5 +198,7 @@ def _fix_conda(lines: Sequence[str], plan: Plan, head: str) -> str:
     if not pip_written:
         out += ["  - pip", "  - pip:", *[f"    - {p}" for p in pins]]
     if plan.compiles:
-        out.append("# mmcv is compiled from source: run the `envcheck plan --format shell` steps after creating the env")
+        out.append(
+            "# mmcv is compiled from source: run the `envcheck plan --format shell` steps after creating the env"
+        )
     return "\n".join(out) + "\n"

@@ -15,12 +15,12 @@ from envcheck.matrix import Matrix, MmcvRelease
 from envcheck.review.parse.shell import wheel_version
 from envcheck.review.steps import Package, Recipe, Step
 from envcheck.review.tools import (
-    IMPIMPORTER_FIXED,
-    MIM_EXTRAS_BROKEN,
-    MIM_VERSION,
     CONTEXTS_WITH_WHEEL,
+    IMPIMPORTER_FIXED,
     LEGACY_BUILD_REMOVED,
     LEGACY_BUILD_SOURCE,
+    MIM_EXTRAS_BROKEN,
+    MIM_VERSION,
     NEWEST_NUMPY,
     NEWEST_SETUPTOOLS,
     OPENXLAB_SETUPTOOLS,
@@ -83,7 +83,12 @@ class _State:
 
     def key(self, relevant: frozenset[str]) -> tuple[object, ...]:
         """What the doctor sees: equal keys give equal findings (its rules read only `relevant` packages)."""
-        return (self.python, tuple(sorted((n, v) for n, v in self.packages.items() if n in relevant)), self.torch, self.mmcv)
+        return (
+            self.python,
+            tuple(sorted((n, v) for n, v in self.packages.items() if n in relevant)),
+            self.torch,
+            self.mmcv,
+        )
 
     @property
     def tag(self) -> str:
@@ -225,7 +230,9 @@ class Simulator:
         version = (py.spec.lstrip("=").rstrip(".*") if py and py.spec else self.s.python) or self.s.python
         if version.count(".") == 1:
             version += ".0"
-        self.s = _State(version, keep, None, None, clones=self.s.clones, cwd=self.s.cwd, wanted=self.s.wanted, conda_env=True)
+        self.s = _State(
+            version, keep, None, None, clones=self.s.clones, cwd=self.s.cwd, wanted=self.s.wanted, conda_env=True
+        )
         return StepResult(
             step,
             f"a new conda environment with Python {version}: the machine's torch and packages are not in it",
@@ -256,7 +263,9 @@ class Simulator:
             )  # fmt: skip
         effects: list[str] = []
         findings: list[Finding] = []
-        cuda = next((p.spec.lstrip("=").rstrip(".*") for p in step.packages if p.name in ("cudatoolkit", "pytorch-cuda")), "")
+        cuda = next(
+            (p.spec.lstrip("=").rstrip(".*") for p in step.packages if p.name in ("cudatoolkit", "pytorch-cuda")), ""
+        )
         for p in step.packages:
             if p.name in ("pytorch", "torch"):
                 label = "cu" + cuda.replace(".", "") if cuda else ""
@@ -271,7 +280,12 @@ class Simulator:
                 eff, fs, _ = self._generic(p, step)
                 effects.append(eff)
                 findings += fs
-        return StepResult(step, "; ".join(effects) or "conda packages envcheck does not model", tuple(findings), 1.0 if effects else 0.3)
+        return StepResult(
+            step,
+            "; ".join(effects) or "conda packages envcheck does not model",
+            tuple(findings),
+            1.0 if effects else 0.3,
+        )
 
     # -- pip and mim ------------------------------------------------------------------------
 
@@ -285,7 +299,11 @@ class Simulator:
         effects: list[str] = []
         minutes = 0.0
         failed = False
-        labels = [m.group(1) for u in (step.index_url, *step.extra_index_urls, *step.find_links) if (m := TORCH_INDEX.search(u))]
+        labels = [
+            m.group(1)
+            for u in (step.index_url, *step.extra_index_urls, *step.find_links)
+            if (m := TORCH_INDEX.search(u))
+        ]
         for rf in step.requirement_files:
             effects.append(f"reads {rf} (not part of this recipe: its contents are not simulated)")
         packages = list(step.packages)
@@ -304,12 +322,24 @@ class Simulator:
         if failed:
             self.s = saved
             effects.append("nothing from this command is installed")
-        return StepResult(step, "; ".join(e for e in effects if e) or "installs nothing envcheck can see", tuple(findings), minutes, failed)
+        return StepResult(
+            step,
+            "; ".join(e for e in effects if e) or "installs nothing envcheck can see",
+            tuple(findings),
+            minutes,
+            failed,
+        )
 
     def _mim_dead(self) -> Finding | None:
         s = self.s
         if "openmim" not in s.packages:
-            return _f("mim-missing", "error", "`mim` is not installed when this line runs", "`mim: command not found` (install openmim first)", "https://github.com/open-mmlab/mim/issues/214")
+            return _f(
+                "mim-missing",
+                "error",
+                "`mim` is not installed when this line runs",
+                "`mim: command not found` (install openmim first)",
+                "https://github.com/open-mmlab/mim/issues/214",
+            )
         st = _v(s.packages.get("setuptools"))
         if st is not None and st >= Version(PKG_RESOURCES_REMOVED):
             return _f("mim-pkg_resources", "error", f"mim crashes at start: setuptools {s.packages['setuptools']} has no pkg_resources",
@@ -323,7 +353,7 @@ class Simulator:
 
     def _one(self, p: Package, step: Step, label: str, mim: bool) -> tuple[str, list[Finding], float]:
         name = p.name
-        if p.url and not name or (p.url and "-e" in step.flags and not name):
+        if (p.url and not name) or (p.url and "-e" in step.flags and not name):
             return self._local(p, step, mim)
         if p.url and name and MMCV_WHEEL_URL.search(p.url):
             return self._mmcv_wheel_url(p)
@@ -351,7 +381,11 @@ class Simulator:
         directory = self.s.cwd if path in (".", "", "setup.py") else path.split("/")[-1]
         clone = self.s.clones.get(directory)
         if clone is None:
-            return f"installs the project in {p.url or '.'} (not an OpenMMLab repository envcheck knows)", [], WHEEL_MINUTES
+            return (
+                f"installs the project in {p.url or '.'} (not an OpenMMLab repository envcheck knows)",
+                [],
+                WHEEL_MINUTES,
+            )
         name, version = clone
         if name in ("mmcv", "mmcv-full"):
             return self._mmcv(Package(name, f"=={version}"), step, mim, source_tree=True)
@@ -359,7 +393,9 @@ class Simulator:
 
     # -- torch --------------------------------------------------------------------------------
 
-    def _torch(self, p: Package, label: str, conda: bool = False, upgrade: bool = False) -> tuple[str, list[Finding], float]:
+    def _torch(
+        self, p: Package, label: str, conda: bool = False, upgrade: bool = False
+    ) -> tuple[str, list[Finding], float]:
         s = self.s
         spec = p.spec
         local = ""
@@ -368,7 +404,12 @@ class Simulator:
             pinned, local = pinned.split("+", 1)
             spec = f"=={pinned}"
         label = local or label
-        if s.torch and not upgrade and (not spec or _spec(spec).contains(s.torch.base_version, prereleases=True)) and (not label or label == s.torch.cuda_tag):
+        if (
+            s.torch
+            and not upgrade
+            and (not spec or _spec(spec).contains(s.torch.base_version, prereleases=True))
+            and (not label or label == s.torch.cuda_tag)
+        ):
             return f"torch {s.torch.version} already satisfies {p.text or 'torch'}: unchanged", [], 0.0
         rows = sorted(self.matrix.torch.values(), key=lambda r: Version(r.version))
         patches = [(v, r) for r in rows for v in (r.patches or (r.version,))]
@@ -378,10 +419,19 @@ class Simulator:
             pinned = named.group(1) if named else None
         if not fits and pinned:
             oldest = rows[0] if rows else None
-            if oldest and Version(pinned) < Version(oldest.version) and s.minor not in oldest.python and Version(s.minor) > max(Version(x) for x in oldest.python):
-                return self._fail_torch(p, f"torch {pinned} predates every torch in envcheck's data; already torch {oldest.minor} has no wheel for Python {s.minor} ({', '.join(oldest.python)} only)", conda)
+            if (
+                oldest
+                and Version(pinned) < Version(oldest.version)
+                and s.minor not in oldest.python
+                and Version(s.minor) > max(Version(x) for x in oldest.python)
+            ):
+                return self._fail_torch(
+                    p,
+                    f"torch {pinned} predates every torch in envcheck's data; already torch {oldest.minor} has no wheel for Python {s.minor} ({', '.join(oldest.python)} only)",
+                    conda,
+                )
             # a torch envcheck does not know: install it as asked, say so
-            s.torch = Torch(f"{pinned}+{label}" if label and label != "cpu" or local else pinned, cuda=_cuda(label))
+            s.torch = Torch(f"{pinned}+{label}" if (label and label != "cpu") or local else pinned, cuda=_cuda(label))
             s.packages["torch"] = s.torch.version
             return f"installs torch {s.torch.version} (not in envcheck's data)", [], 4.0
         usable = [(v, r) for v, r in fits if r.supports_python(s.python)]
@@ -389,7 +439,9 @@ class Simulator:
             usable = [(v, r) for v, r in usable if r.build(label)]  # the index / pytorch-cuda names the build
         if not usable:
             have = fits[-1][1] if fits else None
-            why = f"torch {have.version if have else spec} has no wheel for Python {s.minor}" + (f" ({', '.join(have.python)} only)" if have else "")
+            why = f"torch {have.version if have else spec} has no wheel for Python {s.minor}" + (
+                f" ({', '.join(have.python)} only)" if have else ""
+            )
             return self._fail_torch(p, why, conda)
         version, row = usable[-1]
         tag = label or (row.pypi_default or "cpu")
@@ -406,7 +458,19 @@ class Simulator:
 
     def _fail_torch(self, p: Package, why: str, conda: bool) -> tuple[str, list[Finding], float]:
         tool = "conda" if conda else "pip"
-        return "fails: " + why, [_f("python-unsupported", "error", f"`{p.text or 'torch'}` cannot be installed here", f"{why}: {tool} stops with no matching distribution", "matrices/torch.toml")], 0.2
+        return (
+            "fails: " + why,
+            [
+                _f(
+                    "python-unsupported",
+                    "error",
+                    f"`{p.text or 'torch'}` cannot be installed here",
+                    f"{why}: {tool} stops with no matching distribution",
+                    "matrices/torch.toml",
+                )
+            ],
+            0.2,
+        )
 
     def _torch_companion(self, p: Package) -> tuple[str, list[Finding], float]:
         s = self.s
@@ -458,20 +522,43 @@ class Simulator:
             self._set_mmcv(Mmcv(version, "mmcv-lite", ops=False), None)
             return f"installs mmcv-lite {version} (no compiled ops)", [], WHEEL_MINUTES
         current = s.mmcv.version if s.mmcv and s.mmcv.dist == p.name else None
-        if current and not step.upgrade and (not p.spec or _spec(p.spec).contains(current, prereleases=True)) and not source_tree:
+        if (
+            current
+            and not step.upgrade
+            and (not p.spec or _spec(p.spec).contains(current, prereleases=True))
+            and not source_tree
+        ):
             return f"{p.name} {current} already satisfies {p.text}: unchanged", [], 0.0
         version = p.pinned if p.pinned else _newest(known, p.spec)
         if not version:
-            return f"fails: no {p.name} release matches {p.spec}", [_f("no-matching-release", "error", f"no {p.name} release matches `{p.text}`", "pip stops: no matching distribution", "matrices/mmcv.toml")], 0.1
+            return (
+                f"fails: no {p.name} release matches {p.spec}",
+                [
+                    _f(
+                        "no-matching-release",
+                        "error",
+                        f"no {p.name} release matches `{p.text}`",
+                        "pip stops: no matching distribution",
+                        "matrices/mmcv.toml",
+                    )
+                ],
+                0.1,
+            )
         rel = known.get(version)
         only_binary = any(f.startswith("--only-binary") and ("mmcv" in f or ":all:" in f) for f in step.flags)
         links = [] if source_tree else self._links(step, mim)
-        wheel = next(((tag, minor) for tag, minor in links if rel and rel.has_wheel(self.platform, minor, tag, s.tag)), None)
+        wheel = next(
+            ((tag, minor) for tag, minor in links if rel and rel.has_wheel(self.platform, minor, tag, s.tag)), None
+        )
         if wheel:
             tag, minor = wheel
             self._set_mmcv(Mmcv(version, p.name, ops=True, ops_cuda=_cuda(tag) or "cpu"), (minor, tag))
             findings = self._invalidated(None)
-            return f"installs {p.name} {version} (prebuilt wheel for torch {minor}/{tag}, {s.tag})", findings, WHEEL_MINUTES * 2
+            return (
+                f"installs {p.name} {version} (prebuilt wheel for torch {minor}/{tag}, {s.tag})",
+                findings,
+                WHEEL_MINUTES * 2,
+            )
         links_here = [(t, mi) for t, mi in links if not self._torch_lacks_python(mi)]
         if rel is None and links_here and p.name != "mmcv-lite":
             # a release older than envcheck's wheel lists: the page may well hold it (they did for their torch)
@@ -479,12 +566,24 @@ class Simulator:
             self._set_mmcv(Mmcv(version, p.name, ops=True, ops_cuda=_cuda(tag) or "cpu"), (minor, tag))
             note = _f("unknown-release", "info", f"{p.name} {version} is older than envcheck's wheel lists",
                       f"taken to be the prebuilt wheel on the torch {minor}/{tag} page it names (not verified)", "matrices/mmcv.toml")  # fmt: skip
-            return f"installs {p.name} {version} (taken as the wheel for torch {minor}/{tag}; not in envcheck's data)", [note, *self._invalidated(None)], WHEEL_MINUTES * 2
+            return (
+                f"installs {p.name} {version} (taken as the wheel for torch {minor}/{tag}; not in envcheck's data)",
+                [note, *self._invalidated(None)],
+                WHEEL_MINUTES * 2,
+            )
         if only_binary:
             return f"fails: no {p.name} {version} wheel here", [_f("no-prebuilt-wheel", "error", f"no prebuilt {p.name} {version} wheel for torch {s.torch.minor if s.torch else '?'}/{s.torch.cuda_tag if s.torch else '?'}, {s.tag}", "--only-binary forbids the source build: pip stops", "matrices/mmcv.toml")], 0.1  # fmt: skip
         return self._build_mmcv(p.name, version, rel, step, known, links)
 
-    def _build_mmcv(self, dist: str, version: str, rel: MmcvRelease | None, step: Step, known: dict[str, MmcvRelease], links: list[tuple[str, str]]) -> tuple[str, list[Finding], float]:
+    def _build_mmcv(
+        self,
+        dist: str,
+        version: str,
+        rel: MmcvRelease | None,
+        step: Step,
+        known: dict[str, MmcvRelease],
+        links: list[tuple[str, str]],
+    ) -> tuple[str, list[Finding], float]:
         s = self.s
         m = self.matrix
         torch = s.torch
@@ -504,10 +603,14 @@ class Simulator:
         if "--no-build-isolation" not in step.flags:
             head += f" (pip < {LEGACY_BUILD_REMOVED} with wheel installed: legacy `setup.py bdist_wheel`, no isolation; {LEGACY_BUILD_SOURCE})"
         ops_cuda = torch.cuda if cuda_ops and torch else "cpu"
-        self._set_mmcv(Mmcv(version, dist, ops=True, ops_cuda=ops_cuda), (torch.minor, torch.cuda_tag) if torch else None)
+        self._set_mmcv(
+            Mmcv(version, dist, ops=True, ops_cuda=ops_cuda), (torch.minor, torch.cuda_tag) if torch else None
+        )
         return head, findings, minutes
 
-    def _build_blocker(self, dist: str, version: str, rel: MmcvRelease | None, step: Step, known: dict[str, MmcvRelease]) -> tuple[str, str] | None:
+    def _build_blocker(
+        self, dist: str, version: str, rel: MmcvRelease | None, step: Step, known: dict[str, MmcvRelease]
+    ) -> tuple[str, str] | None:
         s = self.s
         if "--no-build-isolation" not in step.flags and not self._legacy_build():
             return ("build-pkg-resources", "pip builds it in an isolated environment with the newest setuptools "
@@ -516,7 +619,10 @@ class Simulator:
         if st is not None and st >= Version(PKG_RESOURCES_REMOVED):
             return "build-pkg-resources", f"setup.py imports pkg_resources, which setuptools {st} no longer has"
         if st is not None and st < Version(IMPIMPORTER_FIXED) and Version(s.minor) >= Version("3.12"):
-            return "build-pkg-resources", f"setuptools {st}'s pkg_resources calls pkgutil.ImpImporter, removed in Python {s.minor}"
+            return (
+                "build-pkg-resources",
+                f"setuptools {st}'s pkg_resources calls pkgutil.ImpImporter, removed in Python {s.minor}",
+            )
         if s.torch is None:
             return "no-prebuilt-wheel-source-build", "setup.py imports torch, which is not installed"
         if rel is None:  # older than anything recorded: it inherits the oldest recorded release's limit
@@ -534,7 +640,11 @@ class Simulator:
         if row is not None:
             return not row.supports_python(self.s.python)
         oldest = rows[0] if rows else None
-        return bool(oldest and Version(minor) < Version(oldest.minor) and Version(self.s.minor) > max(Version(x) for x in oldest.python))
+        return bool(
+            oldest
+            and Version(minor) < Version(oldest.minor)
+            and Version(self.s.minor) > max(Version(x) for x in oldest.python)
+        )
 
     def _legacy_build(self) -> bool:
         """pip < 25.3 with setuptools and wheel present builds mmcv with `setup.py bdist_wheel`, unisolated."""
@@ -552,7 +662,11 @@ class Simulator:
         if py != self.s.tag:
             return f"fails: the wheel is for {py}", [_f("python-unsupported", "error", f"{p.name} {version} wheel is for {py}, this Python is {self.s.tag}", "pip: `is not a supported wheel on this platform`")], 0.1  # fmt: skip
         self._set_mmcv(Mmcv(version, p.name, ops=True, ops_cuda=_cuda(tag) or "cpu"), (minor, tag))
-        return f"installs {p.name} {version} (wheel for torch {minor}/{tag})", self._invalidated(None), WHEEL_MINUTES * 2
+        return (
+            f"installs {p.name} {version} (wheel for torch {minor}/{tag})",
+            self._invalidated(None),
+            WHEEL_MINUTES * 2,
+        )
 
     def _set_mmcv(self, mmcv: Mmcv, built_for: tuple[str, str] | None) -> None:
         s = self.s
@@ -567,7 +681,12 @@ class Simulator:
         name = p.name
         releases = self._releases(name)
         current = s.packages.get(name)
-        if current and not step.upgrade and not editable and (not p.spec or _spec(p.spec).contains(current, prereleases=True)):
+        if (
+            current
+            and not step.upgrade
+            and not editable
+            and (not p.spec or _spec(p.spec).contains(current, prereleases=True))
+        ):
             return f"{name} {current} already satisfies {p.text}: unchanged", [], 0.0
         version = p.pinned or self._newest_for_python(name, releases, p.spec)
         if not version:
@@ -590,8 +709,14 @@ class Simulator:
                     have = s.packages.get(dep) if dep not in ("mmcv",) else (s.mmcv.version if s.mmcv else None)
                     if have and req.allows(have):
                         continue
-                    dep_name = dep if dep != "mmcv" else ("mmcv-full" if any(g.version.startswith("1.") for g in req.guards) else "mmcv")
-                    eff, fs, mins = self._one(Package(dep_name, str(req.specifier), text=f"{dep_name}{req}"), step, "", mim)
+                    dep_name = (
+                        dep
+                        if dep != "mmcv"
+                        else ("mmcv-full" if any(g.version.startswith("1.") for g in req.guards) else "mmcv")
+                    )
+                    eff, fs, mins = self._one(
+                        Package(dep_name, str(req.specifier), text=f"{dep_name}{req}"), step, "", mim
+                    )
                     effects.append(f"mim adds {eff}")
                     findings += fs
                     minutes += mins
@@ -627,7 +752,11 @@ class Simulator:
             findings.append(_f("python312-setuptools", "error", f"openmim's dependency openxlab pins setuptools {OPENXLAB_SETUPTOOLS}, which breaks on Python {s.minor}",
                                "its pkg_resources calls pkgutil.ImpImporter (removed in Python 3.12): mim, and any setup.py importing setuptools, crash",
                                "https://github.com/open-mmlab/mim/issues/246"))  # fmt: skip
-        return f"installs openmim {MIM_VERSION}; its dependency openxlab pins setuptools~=60.2.0: setuptools {OPENXLAB_SETUPTOOLS}{was}{brought}", findings, 0.5
+        return (
+            f"installs openmim {MIM_VERSION}; its dependency openxlab pins setuptools~=60.2.0: setuptools {OPENXLAB_SETUPTOOLS}{was}{brought}",
+            findings,
+            0.5,
+        )
 
     def _newest_numpy(self) -> str | None:
         if self.s.minor in NEWEST_NUMPY:
@@ -640,7 +769,11 @@ class Simulator:
         s = self.s
         name = p.name
         if name == "setuptools":
-            v = p.pinned or (str(int(PKG_RESOURCES_REMOVED) - 1) + ".0.0" if "<" in p.spec and PKG_RESOURCES_REMOVED in p.spec else NEWEST_SETUPTOOLS)
+            v = p.pinned or (
+                str(int(PKG_RESOURCES_REMOVED) - 1) + ".0.0"
+                if "<" in p.spec and PKG_RESOURCES_REMOVED in p.spec
+                else NEWEST_SETUPTOOLS
+            )
             if s.packages.get(name) and not step.upgrade and not p.spec:
                 return f"setuptools {s.packages[name]} already installed: unchanged", [], 0.0
             s.packages[name] = v
@@ -655,18 +788,46 @@ class Simulator:
         if name in self.matrix.binaries:
             from envcheck.deps import route
 
-            if s.packages.get(name) and not step.upgrade and (not p.spec or _spec(p.spec).contains(s.packages[name], prereleases=True)):
+            if (
+                s.packages.get(name)
+                and not step.upgrade
+                and (not p.spec or _spec(p.spec).contains(s.packages[name], prereleases=True))
+            ):
                 return f"{name} {s.packages[name]} already satisfies {p.text}: unchanged", [], 0.0
-            if name == "numpy" and not p.spec and (newest := self._newest_numpy()):
-                s.packages[name] = newest
-                return f"installs numpy {newest}", [], WHEEL_MINUTES
+            if name == "numpy" and not p.spec and (latest := self._newest_numpy()):
+                s.packages[name] = latest
+                return f"installs numpy {latest}", [], WHEEL_MINUTES
             r = route(self.matrix, p.text or name, s.minor)
             if r.how == "fails":
-                return f"fails: {r.why}", [_f("toolkit-dependency-build", "error", f"`{p.text}` cannot be installed on Python {s.minor}", r.why, r.source)], 1.0
+                return (
+                    f"fails: {r.why}",
+                    [
+                        _f(
+                            "toolkit-dependency-build",
+                            "error",
+                            f"`{p.text}` cannot be installed on Python {s.minor}",
+                            r.why,
+                            r.source,
+                        )
+                    ],
+                    1.0,
+                )
             if r.version:
                 s.packages[name] = r.version
             if r.how in ("build", "source"):
-                return f"builds {name} {r.version} from its sdist: {r.why}", [_f("no-prebuilt-wheel-source-build", "warning", f"{name} {r.version} is compiled from its sdist here", r.why, r.source)], max(r.seconds / 60, 1.0)
+                return (
+                    f"builds {name} {r.version} from its sdist: {r.why}",
+                    [
+                        _f(
+                            "no-prebuilt-wheel-source-build",
+                            "warning",
+                            f"{name} {r.version} is compiled from its sdist here",
+                            r.why,
+                            r.source,
+                        )
+                    ],
+                    max(r.seconds / 60, 1.0),
+                )
             return f"installs {name} {r.version or p.spec or ''}".rstrip(), [], WHEEL_MINUTES
         if not name:
             return "", [], 0.0
@@ -733,10 +894,14 @@ def simulate(recipe: Recipe, env: Environment, matrix: Matrix, target: str = "th
         k = _key(f)
         if k in introduced and f.code not in {g.code for g in results[introduced[k]].findings}:
             extra.setdefault(introduced[k], []).append(f)
-    results = [replace(r, findings=r.findings + tuple(extra.get(i, ()))) if i in extra else r for i, r in enumerate(results)]
+    results = [
+        replace(r, findings=r.findings + tuple(extra.get(i, ()))) if i in extra else r for i, r in enumerate(results)
+    ]
     # an ABI break a later step healed (mmcv rebuilt or reinstalled for the new torch) is history
-    healed = sim.s.mmcv is None or not sim.s.mmcv.ops or (
-        sim.s.torch is not None and sim.s.mmcv_for == (sim.s.torch.minor, sim.s.torch.cuda_tag)
+    healed = (
+        sim.s.mmcv is None
+        or not sim.s.mmcv.ops
+        or (sim.s.torch is not None and sim.s.mmcv_for == (sim.s.torch.minor, sim.s.torch.cuda_tag))
     )
     if healed:
         results = [replace(r, findings=tuple(_settle(f) for f in r.findings)) for r in results]
@@ -748,7 +913,9 @@ def simulate(recipe: Recipe, env: Environment, matrix: Matrix, target: str = "th
     weights = any(f.code == "weights-only" for f in final) and not any(
         s.env.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD") for s in recipe.steps
     )
-    return Review(recipe, target, tuple(results), stack, tuple(before), minutes, wanted, imports, imports and not weights)
+    return Review(
+        recipe, target, tuple(results), stack, tuple(before), minutes, wanted, imports, imports and not weights
+    )
 
 
 def _doctor_reads(matrix: Matrix) -> frozenset[str]:

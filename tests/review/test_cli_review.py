@@ -18,7 +18,9 @@ ROOT = Path(__file__).parents[2]
 def envcheck(*args: str, stdin: str | bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run([sys.executable, "-m", "envcheck", *args], capture_output=True, env=env, input=data, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "envcheck", *args], capture_output=True, env=env, input=data, timeout=120
+    )
 
 
 def one_line(done: subprocess.CompletedProcess[bytes], code: int, text: str) -> None:
@@ -29,7 +31,9 @@ def one_line(done: subprocess.CompletedProcess[bytes], code: int, text: str) -> 
 
 
 def test_json_contract_and_exit_1() -> None:
-    done = envcheck("review", str(RECIPES / "mmdet-inference_demo.ipynb"), "--target", "colab-2024.08", "--json", "--fix")
+    done = envcheck(
+        "review", str(RECIPES / "mmdet-inference_demo.ipynb"), "--target", "colab-2024.08", "--json", "--fix"
+    )
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
     assert doc["schema"] == 1 and doc["format"] == "notebook" and doc["ok"] is False

@@ -41,7 +41,10 @@ def test_pip_options_index_and_links() -> None:
 
 
 def test_unreadable_lines_are_reported_and_parsing_goes_on() -> None:
-    r = parse("pip install mmcv-full==latest+torch1.5.0+cu101\npip install $PKG\npip install 'unclosed\npip install mmdet\n", "x.sh")
+    r = parse(
+        "pip install mmcv-full==latest+torch1.5.0+cu101\npip install $PKG\npip install 'unclosed\npip install mmdet\n",
+        "x.sh",
+    )
     assert [u.line for u in r.unparsed] == [1, 2, 3]
     assert "not a valid requirement" in r.unparsed[0].why
     assert "shell variable" in r.unparsed[1].why

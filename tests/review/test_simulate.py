@@ -69,7 +69,9 @@ def test_mim_dead_under_setuptools_82_and_pip_24_1_drops_extras(matrix: Matrix) 
 
 def test_mim_with_old_pip_installs_the_guarded_mmcv(matrix: Matrix) -> None:
     rv = _review(matrix, "pip install -U openmim\nmim install mmdet==3.3.0\n", pip="24.0")
-    assert "mim adds installs mmcv 2.1.0" in rv.results[1].effect or "mim adds builds mmcv 2.1.0" in rv.results[1].effect
+    assert (
+        "mim adds installs mmcv 2.1.0" in rv.results[1].effect or "mim adds builds mmcv 2.1.0" in rv.results[1].effect
+    )
     assert "mmengine" in rv.final_stack
 
 
@@ -91,17 +93,26 @@ def test_source_build_estimate_and_known_failure(matrix: Matrix) -> None:
 def test_isolated_build_gets_setuptools_without_pkg_resources(matrix: Matrix) -> None:
     rv = _review(matrix, "pip install mmcv==2.1.0\n", profile="cpu-laptop")
     assert "build-pkg-resources" in _codes(rv)[1]
-    rv = _review(matrix, "pip install torch==2.1.2\npip install 'setuptools<82' wheel\npip install --no-build-isolation mmcv==2.1.0\n", profile="cpu-laptop")
+    rv = _review(
+        matrix,
+        "pip install torch==2.1.2\npip install 'setuptools<82' wheel\npip install --no-build-isolation mmcv==2.1.0\n",
+        profile="cpu-laptop",
+    )
     assert rv.ok, [(r.effect, r.findings) for r in rv.results]
 
 
 def test_numpy2_after_numpy1_torch(matrix: Matrix) -> None:
-    rv = _review(matrix, "pip install torch==2.1.2 --index-url https://download.pytorch.org/whl/cu121\npip install -U numpy\n")
+    rv = _review(
+        matrix, "pip install torch==2.1.2 --index-url https://download.pytorch.org/whl/cu121\npip install -U numpy\n"
+    )
     assert "numpy2-abi" in _codes(rv)[2]
 
 
 def test_version_guard_on_the_line_that_installs_the_toolkit(matrix: Matrix) -> None:
-    rv = _review(matrix, "pip install mmengine\npip install mmcv==2.2.0 -f https://download.openmmlab.com/mmcv/dist/cu121/torch2.4/index.html\npip install mmdet==3.3.0\n")
+    rv = _review(
+        matrix,
+        "pip install mmengine\npip install mmcv==2.2.0 -f https://download.openmmlab.com/mmcv/dist/cu121/torch2.4/index.html\npip install mmdet==3.3.0\n",
+    )
     assert "version-guard" in _codes(rv)[3] and "version-guard" not in _codes(rv).get(2, set())
 
 
@@ -111,13 +122,19 @@ def test_failed_command_installs_nothing(matrix: Matrix) -> None:
 
 
 def test_clone_at_tag_then_editable_install(matrix: Matrix) -> None:
-    rv = _review(matrix, "git clone https://github.com/open-mmlab/mmdetection.git -b v3.1.0\ncd mmdetection\npip install -e .\n")
+    rv = _review(
+        matrix, "git clone https://github.com/open-mmlab/mmdetection.git -b v3.1.0\ncd mmdetection\npip install -e .\n"
+    )
     assert rv.final_stack["mmdet"] == "3.1.0" and rv.toolkits == ("mmdet",)
 
 
 def test_conda_on_colab_and_a_new_env_elsewhere(matrix: Matrix) -> None:
     assert "conda-missing" in _codes(_review(matrix, "conda install pytorch -c pytorch\n"))[1]
-    rv = _review(matrix, "conda create -n x python=3.8 -y\nconda install pytorch==1.13.1 pytorch-cuda=11.7 -c pytorch -c nvidia\n", profile="cpu-laptop")
+    rv = _review(
+        matrix,
+        "conda create -n x python=3.8 -y\nconda install pytorch==1.13.1 pytorch-cuda=11.7 -c pytorch -c nvidia\n",
+        profile="cpu-laptop",
+    )
     assert rv.final_stack["torch"] == "1.13.1+cu117"
 
 

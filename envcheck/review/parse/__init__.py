@@ -20,11 +20,15 @@ def detect(text: str, name: str = "") -> str:
     low = name.lower().rsplit("/", 1)[-1]
     if low.endswith(".ipynb"):
         return "notebook"
-    if low in ("dockerfile", "containerfile") or low.endswith((".dockerfile", ".containerfile")) or low.startswith("dockerfile."):
+    if (
+        low in ("dockerfile", "containerfile")
+        or low.endswith((".dockerfile", ".containerfile"))
+        or low.startswith("dockerfile.")
+    ):
         return "dockerfile"
     if low.endswith((".yml", ".yaml")):
         return "conda"
-    if low.endswith((".in",)) or ("requirements" in low or "constraints" in low) and low.endswith(".txt"):
+    if low.endswith((".in",)) or (("requirements" in low or "constraints" in low) and low.endswith(".txt")):
         return "requirements"
     if low.endswith((".sh", ".bash")):
         return "shell"
@@ -46,7 +50,12 @@ def detect(text: str, name: str = "") -> str:
 def _requirement_like(line: str) -> bool:
     if line.startswith(("-r ", "-c ", "-f ", "-i ", "--", "-e ")):
         return True
-    return bool(re.match(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(\[[^\]]*\])?\s*([<>=!~]=?[^\s;]*(\s*,\s*[<>=!~]=?[^\s;,]*)*)?\s*(;.*)?(@\s*\S+)?$", line))
+    return bool(
+        re.match(
+            r"^[A-Za-z0-9][A-Za-z0-9._\-]*(\[[^\]]*\])?\s*([<>=!~]=?[^\s;]*(\s*,\s*[<>=!~]=?[^\s;,]*)*)?\s*(;.*)?(@\s*\S+)?$",
+            line,
+        )
+    )
 
 
 def parse(text: str, name: str = "", fmt: str | None = None) -> Recipe:

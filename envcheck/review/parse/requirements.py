@@ -80,5 +80,19 @@ def parse(text: str) -> tuple[list[Step], list[Unparsed]]:
         if p
     ]
     if not steps and (reqs or cons):  # only -r/-c lines: name them
-        steps = [Step(1, text.strip().splitlines()[0], "pip", "install", (), (), index, tuple(extra), tuple(links), tuple(reqs), tuple(cons))]
+        steps = [
+            Step(
+                1,
+                text.strip().splitlines()[0],
+                "pip",
+                "install",
+                (),
+                (),
+                index,
+                tuple(extra),
+                tuple(links),
+                tuple(reqs),
+                tuple(cons),
+            )
+        ]
     return steps, bad

@@ -100,7 +100,9 @@ def wheel_version(url: str) -> str | None:
     return parts[1].split("+")[0] if len(parts) > 2 else None
 
 
-def _pip_args(args: Sequence[str], line: int, text: str, tool: str, env: dict[str, str]) -> tuple[Step | None, list[Unparsed]]:
+def _pip_args(
+    args: Sequence[str], line: int, text: str, tool: str, env: dict[str, str]
+) -> tuple[Step | None, list[Unparsed]]:
     problems: list[Unparsed] = []
     if not args:
         return None, [Unparsed(line, text, f"`{tool}` without a subcommand")]
@@ -119,7 +121,9 @@ def _pip_args(args: Sequence[str], line: int, text: str, tool: str, env: dict[st
         tok = rest[i]
         if tok.startswith("-") and tok != "-":
             name, eq, value = tok.partition("=")
-            if name in _PIP_VALUED or (name.startswith("-") and not name.startswith("--") and len(name) > 2 and name[:2] in _PIP_VALUED):
+            if name in _PIP_VALUED or (
+                name.startswith("-") and not name.startswith("--") and len(name) > 2 and name[:2] in _PIP_VALUED
+            ):
                 if not eq:
                     if name[:2] in _PIP_VALUED and len(name) > 2 and not name.startswith("--"):
                         name, value = name[:2], name[2:]
@@ -162,8 +166,18 @@ def _pip_args(args: Sequence[str], line: int, text: str, tool: str, env: dict[st
         return None, problems  # nothing of it could be read: the line is reported, not simulated
     action = {"install": "install", "uninstall": "uninstall", "download": "download"}[sub]
     step = Step(
-        line, text, tool if action != "uninstall" else tool, action, tuple(packages), tuple(flags), index_url,
-        tuple(extra), tuple(links), tuple(reqs), tuple(cons), dict(env),
+        line,
+        text,
+        tool,
+        action,
+        tuple(packages),
+        tuple(flags),
+        index_url,
+        tuple(extra),
+        tuple(links),
+        tuple(reqs),
+        tuple(cons),
+        dict(env),
     )
     return step, problems
 
@@ -217,7 +231,9 @@ def _conda_args(args: Sequence[str], line: int, text: str, env: dict[str, str]) 
     action = {"create": "create", "remove": "uninstall", "uninstall": "uninstall"}.get(sub, "install")
     if sub in ("update", "upgrade"):
         flags.append("-U")
-    return Step(line, text, "conda", action, tuple(packages), tuple(flags), env=dict(env), channels=tuple(channels)), problems
+    return Step(
+        line, text, "conda", action, tuple(packages), tuple(flags), env=dict(env), channels=tuple(channels)
+    ), problems
 
 
 def command_steps(argv: list[str], line: int, text: str, state: ShellState) -> tuple[list[Step], list[Unparsed]]:
@@ -264,7 +280,17 @@ def command_steps(argv: list[str], line: int, text: str, state: ShellState) -> t
             return ([step] if step else []), bad
         return [], []
     if _PY_RE.match(head) and len(argv) > 2 and argv[1] == "setup.py" and argv[2] in ("install", "develop"):
-        return [Step(line, text, "pip", "install", (Package("", url=".", text="setup.py"),), ("-e",) if argv[2] == "develop" else (), env=env)], []
+        return [
+            Step(
+                line,
+                text,
+                "pip",
+                "install",
+                (Package("", url=".", text="setup.py"),),
+                ("-e",) if argv[2] == "develop" else (),
+                env=env,
+            )
+        ], []
     if head == "mim":
         step, bad = _pip_args(argv[1:], line, text, "mim", env)
         return ([step] if step else []), bad
