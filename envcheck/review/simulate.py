@@ -496,10 +496,10 @@ class Simulator:
         if minor == s.torch.minor and tag == s.torch.cuda_tag:
             return []
         if minor != s.torch.minor:
-            return [_f("abi-undefined-symbol", "error", f"mmcv {s.mmcv.version}'s ops were built for torch {minor}; torch is now {s.torch.version}",
+            return [_f("abi-undefined-symbol", "error", f"mmcv {s.mmcv.version}'s ops were built for torch {minor}; the torch here is {s.torch.version}",
                        "mmcv/_ext links to C++ symbols of the torch it was built against: `undefined symbol` on import of mmcv.ops",
                        "https://github.com/open-mmlab/mmcv/issues/802")]  # fmt: skip
-        return [_f("cuda-version-mismatch", "error", f"mmcv {s.mmcv.version}'s ops were built for {tag}; torch is now {s.torch.version}",
+        return [_f("cuda-version-mismatch", "error", f"mmcv {s.mmcv.version}'s ops were built for {tag}; the torch here is {s.torch.version}",
                    "the ops' CUDA runtime differs from torch's", "https://github.com/open-mmlab/mmcv/issues/802")]  # fmt: skip
 
     # -- mmcv ---------------------------------------------------------------------------------
