@@ -158,3 +158,24 @@ def test_unreadable_input_is_one_line(text: str, name: str, says: str) -> None:
 def test_no_install_command_is_no_steps() -> None:
     r = parse("echo hello\nls -la\n", "a.sh")
     assert r.steps == () and r.unparsed == ()
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_WORDS = st.sampled_from(
+    ["pip", "install", "-U", "mim", "mmcv>=2.0", "&&", "\\\n", "!", "%pip", "RUN", "FROM", "'", '"', "-f", "-e", ".",
+     "conda", "-c", "git", "clone", "cd", "torch==2.1.2+cu121", "$X", "#", "\n", "dependencies:", "- pip:", "{", "["]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_WORDS, max_size=30), st.sampled_from(["", "a.sh", "Dockerfile", "r.txt", "e.yml", "n.ipynb"]))
+def test_any_text_parses_or_is_refused_in_one_line(words: list[str], name: str) -> None:
+    text = " ".join(words)
+    try:
+        recipe = parse(text, name)
+    except RecipeError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert all(s.line >= 1 for s in recipe.steps)

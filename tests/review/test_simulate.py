@@ -148,3 +148,13 @@ def test_estimate_and_verdict_for_a_working_recipe(matrix: Matrix) -> None:
     assert rv.ok and rv.imports and rv.smoke
     assert 4 <= rv.minutes <= 10
     assert rv.final_stack["mmcv"] == "2.1.0"
+
+
+def test_every_corpus_recipe_on_every_profile_reviews(matrix: Matrix) -> None:
+    from tests.review.corpus import RECIPES, load
+
+    for rec in load():
+        text = (RECIPES / rec["file"]).read_text(encoding="utf-8")
+        for profile in matrix.profiles:
+            rv = review_text(text, rec["file"], _env(matrix, profile), matrix, profile).review
+            assert rv.results and rv.minutes >= 0
