@@ -53,4 +53,5 @@ def print_review(console: Console, r: Reviewed, source: str) -> None:
         console.print("\n[bold]Fixed recipe[/] (same format)")
         console.print(escape(r.fixed), soft_wrap=True, highlight=False)
     elif r.fix_problem:
-        console.print(f"\n[yellow]No fixed recipe:[/] {escape(r.fix_problem)}", soft_wrap=True)
+        colour = "green" if r.review.ok else "yellow"
+        console.print(f"\n[{colour}]No fixed recipe:[/] {escape(r.fix_problem)}", soft_wrap=True)

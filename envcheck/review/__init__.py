@@ -36,6 +36,8 @@ def review_text(
     rv = simulate(recipe, env, matrix, target)
     if not fix or not recipe.steps:
         return Reviewed(rv)
+    if rv.ok:
+        return Reviewed(rv, None, "nothing to fix: the recipe works as written here")
     from envcheck.review.fix import fixed_text, make_fix_plan
 
     plan = make_fix_plan(rv, env, matrix)
