@@ -89,6 +89,7 @@ def _rewrite_lines(lines: Sequence[str], steps: Sequence[Step], matrix: Matrix, 
     placed = False
     skip_until = 0
     cd_into: set[str] = set()
+    inside = False
     for n, text in enumerate(lines, 1):
         if n <= skip_until:
             continue
@@ -98,8 +99,13 @@ def _rewrite_lines(lines: Sequence[str], steps: Sequence[Step], matrix: Matrix, 
             continue
         decisions = [_managed(st, matrix, plan) for st in here]
         if any(st.action == "clone" and d[0] for st, d in zip(here, decisions)):
-            cd_into |= {st.packages[0].url for st in here if st.packages}
-        if not any(d[0] for d in decisions) and not any(
+            cd_into |= {st.packages[0].url.rstrip("/").split("/")[-1] for st in here if st.packages}
+        for st in here:
+            if st.action == "cd":
+                inside = st.repo.rstrip("/").split("/")[-1] in cd_into
+        # inside a dropped clone, what reads its files (-r requirements/x.txt, -e .) goes with it
+        local = inside and any(st.requirement_files or any(p.url and not p.name for p in st.packages) for st in here)
+        if not local and not any(d[0] for d in decisions) and not any(
             st.action == "cd" and st.repo.rstrip("/").split("/")[-1] in cd_into for st in here
         ):
             out.append(text)
