@@ -105,8 +105,10 @@ def _rewrite_lines(lines: Sequence[str], steps: Sequence[Step], matrix: Matrix, 
                 inside = st.repo.rstrip("/").split("/")[-1] in cd_into
         # inside a dropped clone, what reads its files (-r requirements/x.txt, -e .) goes with it
         local = inside and any(st.requirement_files or any(p.url and not p.name for p in st.packages) for st in here)
-        if not local and not any(d[0] for d in decisions) and not any(
-            st.action == "cd" and st.repo.rstrip("/").split("/")[-1] in cd_into for st in here
+        if (
+            not local
+            and not any(d[0] for d in decisions)
+            and not any(st.action == "cd" and st.repo.rstrip("/").split("/")[-1] in cd_into for st in here)
         ):
             out.append(text)
             continue

@@ -82,5 +82,5 @@ def test_environment_yml_fix(matrix: Matrix) -> None:
 
 
 def test_no_toolkit_no_fix(matrix: Matrix) -> None:
-    r = review_text("pip install mmcv==2.1.0\n", "a.sh", _env(matrix, "colab"), matrix, "colab", fix=True)
+    r = review_text("pip install mmcv==2.0.1\n", "a.sh", _env(matrix, "colab"), matrix, "colab", fix=True)
     assert r.fixed is None and r.fix_problem and "toolkit" in r.fix_problem
