@@ -13,9 +13,9 @@ import statistics
 import sys
 import time
 
-from envcheck.diagnose import diagnose
+from envcheck.explain.diagnose import diagnose
 from envcheck.matrix import load_matrix
-from envcheck.signatures import load_signatures
+from envcheck.matrix.signatures import load_signatures
 
 NOISE = (
     "Requirement already satisfied: {p} in /opt/conda/lib/python3.10/site-packages (from mmdet) ({v})",

@@ -15,13 +15,13 @@ import sys
 import time
 from typing import Callable
 
-from envcheck.derive import complete
-from envcheck.envdoc import from_document
-from envcheck.facts import Environment
+from envcheck.facts.complete import complete
+from envcheck.facts.document import from_document
+from envcheck.facts.model import Environment
 from envcheck.matrix import Matrix, clear_cache, load_matrix
-from envcheck.memo import clear_caches
-from envcheck.planner import make_plan
-from envcheck.resolve import Request, parse_request
+from envcheck.plan.build import make_plan
+from envcheck.plan.memo import clear_caches
+from envcheck.plan.search import Request, parse_request
 
 ALL = ("mmdet", "mmsegmentation", "mmpose", "mmocr", "mmpretrain", "mmdeploy")
 

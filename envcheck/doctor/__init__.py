@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Callable
 
-from envcheck.facts import Environment
+from envcheck.facts.model import Environment
 from envcheck.matrix import Matrix
 
 SEVERITIES = ("error", "warning", "info")

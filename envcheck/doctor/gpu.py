@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from envcheck.doctor import Finding, pip_install
-from envcheck.facts import Driver, Environment, Gpu, Missing, Mmcv, Torch, version_tuple
+from envcheck.facts.model import Driver, Environment, Gpu, Missing, Mmcv, Torch, version_tuple
 from envcheck.matrix import Matrix, TorchBuild
 
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from packaging.version import Version
 
-from envcheck.deps import numpy2_requirement
 from envcheck.doctor import Finding, pip_install, pip_uninstall
-from envcheck.facts import Environment, Mmcv, Torch, parse_version
+from envcheck.facts.model import Environment, Mmcv, Torch, parse_version
 from envcheck.matrix import Matrix, ToolkitRelease
+from envcheck.plan.deps import numpy2_requirement
 
 MMCV_DISTS = ("mmcv", "mmcv-full", "mmcv-lite")
 OPENCV_DISTS = (

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 from packaging.version import Version
 
-from envcheck.deps import route
 from envcheck.doctor import Finding, pip_install, plan_command
 from envcheck.doctor.packages import installed_mmcv
-from envcheck.facts import CudaHome, Environment, Gpu, Mmcv, Tool, Torch, parse_version, version_tuple
+from envcheck.facts.model import CudaHome, Environment, Gpu, Mmcv, Tool, Torch, parse_version, version_tuple
 from envcheck.matrix import Matrix
-from envcheck.nvccarch import arch_gaps, toolkit_for
-from envcheck.resolve import python_minor
+from envcheck.matrix.nvcc import arch_gaps, toolkit_for
+from envcheck.plan.deps import route
+from envcheck.plan.search import python_minor
 
 PKG_RESOURCES_REMOVED = Version("82")  # setuptools NEWS v82.0.0 (2026-02-08)
 IMPIMPORTER_FIXED = Version("66.1.0")  # pypa/setuptools#3685, setuptools history v66.1.0

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from envcheck.facts import Environment, Missing, PlatformInfo
+from envcheck.facts.model import Environment, Missing, PlatformInfo
 from envcheck.probes.context import detect_context
 from envcheck.probes.deep import probe_deep
 from envcheck.probes.interpreter import parse_child, run_child

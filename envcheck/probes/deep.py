@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from envcheck.facts import DeepTorch, Gpu, Maybe, Missing
+from envcheck.facts.model import DeepTorch, Gpu, Maybe, Missing
 from envcheck.runner import Runner
 
 # Runs in the target interpreter. Prints one JSON line last; anything torch prints before it

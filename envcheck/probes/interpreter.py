@@ -13,7 +13,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from envcheck.errors import ProbeError
-from envcheck.facts import Dist, Maybe, Missing, Mmcv, PlatformInfo, PythonInfo, Torch
+from envcheck.facts.model import Dist, Maybe, Missing, Mmcv, PlatformInfo, PythonInfo, Torch
 from envcheck.probes.elf import cuda_of_needed, needed_libraries
 from envcheck.runner import Runner
 

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from envcheck.facts import Driver, Gpu, Maybe, Missing
+from envcheck.facts.model import Driver, Gpu, Maybe, Missing
 from envcheck.runner import Completed, Runner
 
 QUERY_FIELDS = (

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePath
 
-from envcheck.facts import CudaHome, Maybe, Missing, Tool, Toolchain
+from envcheck.facts.model import CudaHome, Maybe, Missing, Tool, Toolchain
 from envcheck.runner import Completed, Runner
 
 # nvcc: the full "V12.1.105" when printed (it tells 12.4 GA from 12.4 U1, and major.minor is a

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from envcheck import __version__
 from envcheck.doctor import Finding
-from envcheck.facts import Environment
+from envcheck.facts.model import Environment
 from envcheck.render.facts_text import rows
 
 if TYPE_CHECKING:

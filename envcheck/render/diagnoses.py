@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from envcheck.diagnose import CONFIDENT, Diagnosis
-from envcheck.logtext import Evidence
+from envcheck.explain.diagnose import CONFIDENT, Diagnosis
+from envcheck.explain.logtext import Evidence
 
 if TYPE_CHECKING:
     from rich.console import Console

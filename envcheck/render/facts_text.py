@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envcheck.facts import CudaHome, Driver, Environment, Missing, Mmcv, Tool, Torch
+from envcheck.facts.model import CudaHome, Driver, Environment, Missing, Mmcv, Tool, Torch
 
 
 def _missing(m: Missing) -> str:

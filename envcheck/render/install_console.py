@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from envcheck.install import InstallFailed, Outcome
-from envcheck.install_steps import Prepared
+from envcheck.install.installer import InstallFailed, Outcome
+from envcheck.install.steps import Prepared
 from envcheck.render.progress import elapsed
 
 if TYPE_CHECKING:

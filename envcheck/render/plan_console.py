@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from envcheck.plan import Plan
+from envcheck.plan.model import Plan
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -18,8 +18,8 @@ from envcheck.smoke.result import SmokeResult
 from envcheck.smoke.spec import SmokeCheck
 
 if TYPE_CHECKING:
-    from envcheck.diagnose import Diagnosis
-    from envcheck.facts import Environment
+    from envcheck.explain.diagnose import Diagnosis
+    from envcheck.facts.model import Environment
     from envcheck.matrix import Matrix
 
 DEVICE = re.compile(r"^(?:auto|cpu|cuda(?::\d+)?)$")
@@ -170,7 +170,7 @@ class _Facts:
 
     def get(self) -> tuple[Environment | None, Matrix | None]:
         if not self.loaded:
-            from envcheck.derive import complete
+            from envcheck.facts.complete import complete
             from envcheck.matrix import load_matrix
             from envcheck.probes.collect import inspect_environment
 
@@ -192,7 +192,7 @@ def default_diagnoser(python: str, runner: Runner) -> Diagnoser:
     facts = _Facts(python, runner)
 
     def diagnoser(text: str) -> Diagnosis | None:
-        from envcheck.diagnose import top_cause
+        from envcheck.explain.diagnose import top_cause
 
         env, matrix = facts.get()
         return top_cause(text, env, matrix=matrix)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from envcheck.errors import ProbeError
-from envcheck.facts import Missing, Torch
+from envcheck.facts.model import Missing, Torch
 from envcheck.probes.interpreter import cudnn_code, parse_child, parse_version_py, run_child
 from envcheck.runner import SubprocessRunner
 

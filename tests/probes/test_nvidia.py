@@ -10,7 +10,7 @@ from typing import Callable
 
 import pytest
 
-from envcheck.facts import Driver, Gpu, Missing
+from envcheck.facts.model import Driver, Gpu, Missing
 from envcheck.probes.nvidia import (
     QUERY_FIELDS,
     QUERY_FIELDS_OLD,

@@ -11,7 +11,7 @@ from typing import Callable
 
 import pytest
 
-from envcheck.facts import CudaHome, Missing, Tool, parse_version
+from envcheck.facts.model import CudaHome, Missing, Tool, parse_version
 from envcheck.probes.toolchain import parse_gcc_version, parse_nvcc_version, probe_toolchain
 from envcheck.runner import Completed, SubprocessRunner
 from tests.probes.helpers import FakeRunner, assert_sourced, cases, done, read_capture, timed_out

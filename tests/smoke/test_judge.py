@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from envcheck.diagnose import diagnose
+from envcheck.explain.diagnose import diagnose
 from envcheck.runner import Completed
 from envcheck.smoke import CHECKS
 from envcheck.smoke.child import MARKER

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from envcheck.diagnose import diagnose
+from envcheck.explain.diagnose import diagnose
 from envcheck.smoke import CHECKS
 from envcheck.smoke.result import SmokeResult
 from envcheck.smoke.run import SmokeOptions, run_checks

@@ -1,0 +1,1 @@
+"""A pasted log (+ facts) → ranked diagnoses with their exact fixes."""

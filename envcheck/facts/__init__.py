@@ -1,0 +1,1 @@
+"""Facts about one machine: the Environment every stage speaks, its JSON document, completion from the matrix."""

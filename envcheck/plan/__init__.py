@@ -1,0 +1,1 @@
+"""Request × Environment × Matrix → Plan | Conflict: the search, the steps, the renderings."""
