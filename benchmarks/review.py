@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from envcheck.derive import complete
-from envcheck.envdoc import from_document
+from envcheck.facts.complete import complete
+from envcheck.facts.document import from_document
 from envcheck.matrix import load_matrix
 from envcheck.review import review_text
 

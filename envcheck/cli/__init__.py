@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
     _install_parsers(sub)
     _smoke_parser(sub)
-    from envcheck.cli_review import add_parser as _review_parser
+    from envcheck.cli.review import add_parser as _review_parser
 
     _review_parser(sub)
     return parser
@@ -622,7 +622,7 @@ def run(argv: Sequence[str]) -> int:
     if args.command == "smoke":
         return cmd_smoke(args)
     if args.command == "review":
-        from envcheck.cli_review import cmd_review
+        from envcheck.cli.review import cmd_review
 
         return cmd_review(args, _target_env)
     raise UsageError(f"unknown command {args.command!r}")

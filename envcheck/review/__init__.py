@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from envcheck.doctor import Finding
-from envcheck.facts import Environment
+from envcheck.facts.model import Environment
 from envcheck.matrix import Matrix
 from envcheck.review.parse import RecipeError, parse
 from envcheck.review.simulate import Review, StepResult, simulate

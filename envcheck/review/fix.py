@@ -7,9 +7,9 @@ import shlex
 from collections.abc import Sequence
 
 from envcheck.errors import EnvcheckError
-from envcheck.facts import Environment
+from envcheck.facts.model import Environment
 from envcheck.matrix import Matrix
-from envcheck.plan import Plan
+from envcheck.plan.model import Plan
 from envcheck.review.parse.notebook import cells_of
 from envcheck.review.parse.shell import join_continuations
 from envcheck.review.simulate import Review
@@ -24,8 +24,8 @@ _CORE = {
 
 def make_fix_plan(review: Review, env: Environment, matrix: Matrix) -> Plan | str:
     """The planner's plan for the toolkits the recipe wanted, or why there is none."""
-    from envcheck.planner import make_plan
-    from envcheck.resolve import parse_request
+    from envcheck.plan.build import make_plan
+    from envcheck.plan.search import parse_request
 
     toolkits = list(review.toolkits)
     if not toolkits:

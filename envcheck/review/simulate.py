@@ -10,7 +10,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from envcheck.doctor import Finding, diagnose_environment
-from envcheck.facts import Environment, Mmcv, PythonInfo, Torch
+from envcheck.facts.model import Environment, Mmcv, PythonInfo, Torch
 from envcheck.matrix import Matrix, MmcvRelease
 from envcheck.review.parse.shell import wheel_version
 from envcheck.review.steps import Package, Recipe, Step
@@ -146,7 +146,7 @@ class Simulator:
             python = PythonInfo(s.python, tag=s.tag)
         setuptools = _v(s.packages.get("setuptools"))
         pkg_resources = None if setuptools is None else setuptools < Version(PKG_RESOURCES_REMOVED)
-        from envcheck.facts import Missing
+        from envcheck.facts.model import Missing
 
         return replace(
             self.base,
@@ -761,7 +761,7 @@ class Simulator:
     def _newest_numpy(self) -> str | None:
         if self.s.minor in NEWEST_NUMPY:
             return NEWEST_NUMPY[self.s.minor]
-        from envcheck.deps import route
+        from envcheck.plan.deps import route
 
         return route(self.matrix, "numpy", self.s.minor).version
 
@@ -786,7 +786,7 @@ class Simulator:
             s.packages[name] = v
             return f"installs pip {v}", [], WHEEL_MINUTES
         if name in self.matrix.binaries:
-            from envcheck.deps import route
+            from envcheck.plan.deps import route
 
             if (
                 s.packages.get(name)
@@ -849,7 +849,7 @@ def _cuda(tag: str) -> str | None:
 
 
 def _build_minutes(matrix: Matrix, version: str, cuda: bool, cpus: int | None) -> float:
-    from envcheck.resolve import build_minutes
+    from envcheck.plan.search import build_minutes
 
     return build_minutes(matrix, version, cuda, cpus)
 
@@ -925,7 +925,7 @@ def _doctor_reads(matrix: Matrix) -> frozenset[str]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     from envcheck.doctor.packages import MMCV_DISTS, OPENCV_DISTS
-    from envcheck.facts import OPENMMLAB
+    from envcheck.facts.model import OPENMMLAB
     from envcheck.matrix import iter_toolkit_releases
 
     names = {"torch", "torchvision", "torchaudio", "numpy", "pip", "setuptools", "wheel", "openmim", "ninja"}

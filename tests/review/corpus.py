@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from envcheck.derive import complete
-from envcheck.envdoc import from_document
+from envcheck.facts.complete import complete
+from envcheck.facts.document import from_document
 from envcheck.matrix import Matrix
 from envcheck.review import review_text
+from tests import DATA
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-RECIPES = Path(__file__).resolve().parent.parent / "data" / "recipes"
+RECIPES = DATA / "recipes"
 
 
 @dataclass(frozen=True)

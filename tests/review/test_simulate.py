@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from envcheck.derive import complete
-from envcheck.envdoc import from_document
-from envcheck.facts import Environment
+from envcheck.facts.complete import complete
+from envcheck.facts.document import from_document
+from envcheck.facts.model import Environment
 from envcheck.matrix import Matrix, load_matrix
 from envcheck.review import review_text
 from envcheck.review.simulate import Review

@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING, Callable
 
 from envcheck.errors import UsageError
+
+if TYPE_CHECKING:
+    from envcheck.facts.model import Environment
+    from envcheck.matrix import Matrix
+
+TargetEnv = Callable[[argparse.Namespace], "tuple[Matrix, Environment, str]"]
 
 HELP = "read an install recipe (notebook, cell, script, Dockerfile, requirements, environment.yml) and say what breaks"
 
@@ -54,7 +61,8 @@ def _read(path: str) -> tuple[str, str]:
         raise UsageError(f"{path}: not UTF-8 text (binary?), not a recipe") from None
 
 
-def cmd_review(args: argparse.Namespace, target_env) -> int:  # type: ignore[no-untyped-def]
+def cmd_review(args: argparse.Namespace, target_env: TargetEnv) -> int:
+    """`target_env` is the CLI's one way to a target (profile, env file, interpreter), shared with plan."""
     from envcheck.review import review_text
     from envcheck.review.parse import FORMATS
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import ROOT
 from tests.review.corpus import RECIPES
-
-ROOT = Path(__file__).parents[2]
 
 
 def envcheck(*args: str, stdin: str | bytes | None = None) -> subprocess.CompletedProcess[bytes]:
