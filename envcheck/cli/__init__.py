@@ -43,6 +43,7 @@ COMMANDS = (
     "rollback",
     "cache",
     "smoke",
+    "review",
     "report",
     "diff",
     "fleet",
@@ -127,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="print Markdown to paste into an issue")
     _install_parsers(sub)
     _smoke_parser(sub)
-    from envcheck.cli import diff, fleet, report
+    from envcheck.cli import diff, fleet, report, review
 
-    for module in (report, diff, fleet):
+    for module in (review, report, diff, fleet):
         module.add_parser(sub)
     return parser
 
@@ -723,6 +724,10 @@ def run(argv: Sequence[str]) -> int:
         return cmd_cache(args)
     if args.command == "smoke":
         return cmd_smoke(args)
+    if args.command == "review":
+        from envcheck.cli.review import cmd_review
+
+        return cmd_review(args, _target_env)
     if args.command in ("report", "diff", "fleet"):
         from envcheck.cli import diff, fleet, report
 

@@ -1,0 +1,1 @@
+RUN mim install mmcv-full==1.7.0

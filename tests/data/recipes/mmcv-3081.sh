@@ -1,0 +1,2 @@
+pip install openmim
+mim install mmcv-full==1.7.2

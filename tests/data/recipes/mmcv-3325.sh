@@ -1,0 +1,2 @@
+pip install --upgrade setuptools
+pip install mmcv

@@ -1,0 +1,1 @@
+mim install mmcv==1.3.9
